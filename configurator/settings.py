@@ -1,0 +1,56 @@
+"""Runtime settings (environment variables prefixed ``CONFIGURATOR_``).
+
+Every entry point builds one :class:`Settings` and passes it down; tests build their
+own (``Settings(data_dir=tmp_path, ...)``). Bounds are enforced on construction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_catalog_dir() -> Path:
+    return REPO_ROOT / "catalogs"
+
+
+class Settings(BaseSettings):
+    """All tunables in one place. Units: seconds, grams, mm, currency units."""
+
+    model_config = SettingsConfigDict(env_prefix="CONFIGURATOR_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".configurator"), description="Mesh cache, DB, job files")
+    catalog_dir: Path = Field(default_factory=_default_catalog_dir)
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/configurator.db"
+    )
+    admin_key: str | None = Field(default=None, description="Operator key; generated if unset")
+
+    # farm
+    heartbeat_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    rebalance_margin_s: float = Field(default=60.0, ge=0)
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+
+    # optimization runs served over HTTP
+    max_concurrent_runs: int = Field(default=4, ge=1, le=256)
+    max_evals_per_run: int = Field(default=20_000, ge=100)
+    run_time_cap_s: float = Field(default=120.0, gt=0)
+    dask_address: str | None = None
+    run_workers: int = Field(default=2, ge=1, le=64)
+
+    # pricing (see README "Prices")
+    machine_rate_per_hour: dict[str, float] = Field(
+        default_factory=lambda: {"FDM": 2.0, "SLA": 4.0, "SLS": 8.0}
+    )
+    setup_cost: float = Field(default=3.0, ge=0)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'configurator.db').resolve()}"
