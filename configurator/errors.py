@@ -35,7 +35,21 @@ from typing import Any
 
 
 class ConfiguratorError(Exception):
-    """Base of every domain error. ``str(err)`` is safe to show to a user."""
+    """Base of every domain error. ``str(err)`` is safe to show to a user.
+
+    Every subclass pickles with its attributes (``problems``, ``fields``, ``report``...),
+    so errors cross process pools and Dask workers intact.
+    """
+
+    def __reduce__(self):
+        return (_restore_error, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore_error(cls: type, args: tuple, state: dict) -> ConfiguratorError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
 
 
 @dataclass(frozen=True, order=True)
