@@ -94,3 +94,45 @@ def names() -> list[str]:
     """Sorted names of every registered generator."""
     _ensure_loaded()
     return sorted(_REGISTRY)
+
+
+def generate(
+    name: str, values: Mapping[str, Any], *, design_id: str | None = None
+) -> dict[str, Any]:
+    """Run generator ``name`` on ``values`` and stamp each part's metadata.
+
+    Returns ``{part: trimesh.Trimesh}`` (mm) in the generator's part order; each mesh's
+    ``metadata`` holds ``family``, ``part``, ``design_id`` and ``parameters`` (the registered
+    parameter values, plain Python). Anything a generator raises that is not a
+    ConfiguratorError becomes a GeometryError naming the family (and design).
+    """
+    from configurator.errors import ConfiguratorError
+
+    reg = entry(name)
+    try:
+        parts = reg.fn(values)
+    except ConfiguratorError:
+        raise
+    except Exception as exc:  # manifold3d / numpy failure inside a generator
+        who = f" for design {design_id}" if design_id else ""
+        raise GeometryError(f"{name}: generator failed{who}: {type(exc).__name__}: {exc}") from exc
+    if not parts:
+        raise GeometryError(f"{name}: generator returned no parts")
+    params = {p: _plain(values.get(p)) for p in reg.parameters}
+    for part, mesh in parts.items():
+        mesh.metadata["family"] = name
+        mesh.metadata["part"] = part
+        mesh.metadata["design_id"] = design_id
+        mesh.metadata["parameters"] = dict(params)
+    return parts
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars / 0-d arrays -> Python numbers; everything else unchanged."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            return item()
+        except (ValueError, TypeError):
+            return value
+    return value
