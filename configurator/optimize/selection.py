@@ -60,8 +60,10 @@ def thin_front(F: np.ndarray, k: int) -> np.ndarray:
         if len(chosen) == k:
             return np.sort(np.array(chosen))
     dist = np.min(np.linalg.norm(Z[:, None, :] - Z[chosen][None, :, :], axis=2), axis=1)
+    dist[chosen] = -np.inf  # never pick a point twice, even when points coincide
     while len(chosen) < k:
         i = int(np.argmax(dist))
         chosen.append(i)
         dist = np.minimum(dist, np.linalg.norm(Z - Z[i], axis=1))
+        dist[i] = -np.inf
     return np.sort(np.array(chosen))

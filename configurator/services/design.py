@@ -1,0 +1,309 @@
+"""The design service: catalog -> design space -> optimization -> design records.
+
+``design(...)`` is what the CLI, the web run manager and Dask tasks call. It resolves the
+catalog (a path, an id in ``Settings.catalog_dir``, or a loaded :class:`Catalog`), checks
+the customer's objectives and weights, builds the :class:`DesignSpace`, runs
+:func:`configurator.optimize.run_optimization` and, when nothing is feasible, lets the
+infeasibility report probe which single requirement change would help.
+
+``DesignRequest`` is the same call as a plain, picklable model (one Dask task per
+request, :func:`run_many`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from configurator.errors import RequirementsError
+from configurator.optimize import (
+    OptimizationResult,
+    ProgressEvent,
+    RequirementProbe,
+    RequirementSpec,
+    run_optimization,
+)
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+class DesignRequest(BaseModel):
+    """One optimization run, as data (for Dask tasks and the web run manager)."""
+
+    catalog: str = Field(description="catalog path or id (looked up in catalog_dir)")
+    requirements: dict[str, Any] = Field(default_factory=dict)
+    locks: dict[str, Any] = Field(default_factory=dict)
+    bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    objectives: list[str] | None = None
+    weights: list[float] | None = None
+    material: str | None = None
+    algorithm: str | None = None
+    evals: int = 5000
+    seed: int = 0
+    top: int = 5
+    time_cap_s: float | None = None
+    catalog_dir: str | None = None
+
+
+def resolve_catalog(catalog: Any, *, catalog_dir: str | Path | None = None) -> Any:
+    """A loaded catalog from a ``Catalog``, a YAML path, or an id in ``catalog_dir``.
+
+    Raises ``CatalogError`` (bad file) or ``RequirementsError`` (unknown id).
+    """
+    from configurator.catalog.loader import load_catalog, load_catalogs
+    from configurator.catalog.model import Catalog
+
+    if isinstance(catalog, Catalog):
+        return catalog
+    text = str(catalog)
+    path = Path(text)
+    if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
+        if not path.is_file():
+            raise RequirementsError({"catalog": f"no such catalog file: {text}"})
+        return load_catalog(path)
+    if catalog_dir is None:
+        from configurator.settings import Settings
+
+        catalog_dir = Settings().catalog_dir
+    catalogs = load_catalogs(Path(catalog_dir))
+    if text not in catalogs:
+        known = ", ".join(sorted(catalogs)) or "none"
+        raise RequirementsError({"catalog": f"unknown catalog '{text}' (known: {known})"})
+    return catalogs[text]
+
+
+def coerce_values(
+    values: Mapping[str, Any], specs: Mapping[str, Any], *, field: str
+) -> dict[str, Any]:
+    """Convert text values (from the CLI) to the spec's type; unknown names are errors.
+
+    ``specs``: name -> catalog FieldSpec. Non-text values pass unchanged (the design
+    space validates them). Raises :class:`RequirementsError` naming ``field.NAME``.
+    """
+    out: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for name, value in values.items():
+        spec = specs.get(name)
+        if spec is None:
+            known = ", ".join(sorted(specs)) or "none"
+            problems[f"{field}.{name}"] = f"unknown name (known: {known})"
+            continue
+        if not isinstance(value, str):
+            out[name] = value
+            continue
+        text = value.strip()
+        try:
+            if spec.type == "real":
+                out[name] = float(text)
+                if not math.isfinite(out[name]):
+                    raise ValueError
+            elif spec.type == "int":
+                f = float(text)
+                if not f.is_integer():
+                    raise ValueError
+                out[name] = int(f)
+            elif spec.type == "bool":
+                if text.lower() not in _TRUE | _FALSE:
+                    raise ValueError
+                out[name] = text.lower() in _TRUE
+            else:
+                out[name] = text
+        except ValueError:
+            problems[f"{field}.{name}"] = f"'{value}' is not a valid {spec.type}"
+    if problems:
+        raise RequirementsError(problems)
+    return out
+
+
+def check_objectives(
+    catalog: Any, objectives: Sequence[str] | None, weights: Sequence[float] | None
+) -> tuple[list[str] | None, list[float] | None]:
+    """Validate objective names and weights against the catalog (clear per-field errors).
+
+    ``weights`` align with ``objectives`` (or with all catalog objectives when none are
+    named): finite, >= 0, not all zero. Returns the cleaned pair.
+    """
+    known = list(catalog.objectives)
+    names = list(objectives) if objectives else None
+    if names is not None:
+        unknown = [n for n in names if n not in catalog.objectives]
+        if unknown:
+            raise RequirementsError(
+                {
+                    "objectives": f"unknown objective(s) {', '.join(unknown)} (known: {', '.join(known)})"
+                }
+            )
+        if len(set(names)) != len(names):
+            raise RequirementsError({"objectives": "an objective is named twice"})
+    if weights is None:
+        return names, None
+    w = [float(x) for x in weights]
+    target = names if names is not None else known
+    if len(w) != len(target):
+        raise RequirementsError(
+            {"weights": f"{len(w)} weight(s) for {len(target)} objective(s) ({', '.join(target)})"}
+        )
+    if any(not math.isfinite(x) or x < 0 for x in w):
+        raise RequirementsError({"weights": "weights must be finite and >= 0"})
+    if sum(w) <= 0:
+        raise RequirementsError({"weights": "at least one weight must be positive"})
+    return names, w
+
+
+def build_space(
+    catalog: Any,
+    *,
+    requirements: Mapping[str, Any] | None = None,
+    locks: Mapping[str, Any] | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    objectives: Sequence[str] | None = None,
+    weights: Sequence[float] | None = None,
+    material: str | None = None,
+) -> Any:
+    """The :class:`DesignSpace` for a customer's input (text values coerced first)."""
+    from configurator.design.space import DesignSpace
+
+    reqs = coerce_values(requirements or {}, catalog.requirements, field="requirements")
+    lock_specs = dict(catalog.parameters)
+    lock_vals = coerce_values(locks or {}, lock_specs, field="locks")
+    names, w = check_objectives(catalog, objectives, weights)
+    return DesignSpace(
+        catalog,
+        requirements=reqs,
+        locks=lock_vals,
+        bounds=dict(bounds or {}),
+        objectives=names,
+        weights=w,
+        material=material,
+    )
+
+
+def requirement_probe(
+    catalog: Any, space_kwargs: dict[str, Any], requirements: Mapping[str, Any]
+) -> RequirementProbe:
+    """How the infeasibility report may vary each catalog requirement (one at a time)."""
+    given = coerce_values(requirements, catalog.requirements, field="requirements")
+    specs = []
+    for name, spec in catalog.requirements.items():
+        current = given.get(name, spec.default)
+        if current is None:
+            continue
+        specs.append(
+            RequirementSpec(
+                name=name,
+                type=spec.type,
+                current=current,
+                min=spec.min,
+                max=spec.max,
+                options=list(spec.options) if spec.options else None,
+                unit=spec.unit,
+                label=spec.label,
+            )
+        )
+
+    def factory(overrides: Mapping[str, Any]) -> Any:
+        return build_space(catalog, requirements={**given, **dict(overrides)}, **space_kwargs)
+
+    return RequirementProbe(factory=factory, requirements=specs)
+
+
+def design(
+    catalog: Any,
+    *,
+    requirements: Mapping[str, Any] | None = None,
+    locks: Mapping[str, Any] | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    objectives: Sequence[str] | None = None,
+    weights: Sequence[float] | None = None,
+    material: str | None = None,
+    algorithm: str | None = None,
+    evals: int = 5000,
+    seed: int = 0,
+    top: int = 5,
+    time_cap_s: float | None = None,
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    catalog_dir: str | Path | None = None,
+) -> OptimizationResult:
+    """Optimize a catalog for a customer's requirements; see :func:`run_optimization`.
+
+    ``catalog``: a ``Catalog``, a YAML path or a catalog id. Requirements left out take
+    the catalog's defaults. Returns the result (status ok / infeasible / cancelled); bad
+    input raises :class:`RequirementsError` or :class:`OptimizationError`.
+    """
+    cat = resolve_catalog(catalog, catalog_dir=catalog_dir)
+    space_kwargs = {
+        "locks": locks,
+        "bounds": bounds,
+        "objectives": objectives,
+        "weights": weights,
+        "material": material,
+    }
+    space = build_space(cat, requirements=requirements, **space_kwargs)
+    return run_optimization(
+        space,
+        algorithm=algorithm,
+        evals=evals,
+        seed=seed,
+        top=top,
+        time_cap_s=time_cap_s,
+        on_progress=on_progress,
+        should_stop=should_stop,
+        requirement_probe=requirement_probe(cat, space_kwargs, requirements or {}),
+    )
+
+
+def run_request(request: DesignRequest) -> OptimizationResult:
+    """Run one :class:`DesignRequest` (the Dask task; importable on every worker)."""
+    return design(
+        request.catalog,
+        requirements=request.requirements,
+        locks=request.locks,
+        bounds=request.bounds,
+        objectives=request.objectives,
+        weights=request.weights,
+        material=request.material,
+        algorithm=request.algorithm,
+        evals=request.evals,
+        seed=request.seed,
+        top=request.top,
+        time_cap_s=request.time_cap_s,
+        catalog_dir=request.catalog_dir,
+    )
+
+
+def run_many(
+    requests: Sequence[DesignRequest], *, client_or_address: Any
+) -> list[OptimizationResult]:
+    """Run independent requests on a Dask cluster, one task each, results in order.
+
+    ``client_or_address``: a ``distributed.Client`` or a scheduler address
+    (``tcp://host:8786``). Catalog paths must be readable on the workers.
+    """
+    from configurator.optimize.dask_runner import map_runs
+
+    return map_runs(run_request, list(requests), client_or_address=client_or_address)
+
+
+def designs_json(result: OptimizationResult) -> bytes:
+    """``designs.json`` bytes: the list of design records (deterministic, UTF-8, newline)."""
+    records = [r.model_dump(mode="json") if hasattr(r, "model_dump") else r for r in result.records]
+    return (json.dumps(records, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def write_result(out_dir: str | Path, result: OptimizationResult) -> list[Path]:
+    """Write ``designs.json`` (ok / cancelled) or ``infeasibility.json`` under ``out_dir``."""
+    from configurator.storage import write_bytes_atomic
+
+    out = Path(out_dir)
+    if result.status == "infeasible" and result.infeasibility is not None:
+        data = result.infeasibility.model_dump(mode="json")
+        raw = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+        return [write_bytes_atomic(out / "infeasibility.json", raw)]
+    return [write_bytes_atomic(out / "designs.json", designs_json(result))]
