@@ -149,8 +149,9 @@ def error_stream(seed: int) -> np.random.Generator:
 
 
 def make_fleet(n_nodes: int, rng: np.random.Generator) -> tuple[NodeSpec, ...]:
-    """``n_nodes`` heterogeneous printers; materials assigned so each material's share of
-    total speed matches its share of demand, ~30% of nodes carry a second material."""
+    """``n_nodes`` heterogeneous printers; primary materials assigned so each material's
+    share of total speed matches its share of demand (largest deficit first, fastest nodes
+    first); ~30% of nodes also carry a second spool of the most demanded other material."""
     if n_nodes < 1:
         raise FarmError("--nodes must be at least 1")
     models = list(PRINTER_MODELS)
@@ -171,9 +172,8 @@ def make_fleet(n_nodes: int, rng: np.random.Generator) -> tuple[NodeSpec, ...]:
     for i, model in enumerate(chosen):
         speed, bed = PRINTER_MODELS[model]
         mats = [primary[i]]
-        if n_nodes > 1 and rng.random() < 0.3:
-            others = [m for m in names if m != primary[i]]
-            mats.append(others[int(rng.integers(len(others)))])
+        if n_nodes > 1 and rng.random() < 0.3:  # a second spool: the busiest other material
+            mats.append(max((m for m in names if m != primary[i]), key=lambda k: MATERIALS[k][1]))
         tech = MATERIALS[mats[0]][0]
         nodes.append(
             NodeSpec(
