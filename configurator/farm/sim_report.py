@@ -13,6 +13,7 @@ largest of
 on, at most the class's nodes can work on it, at their full speeds, never down. (b) holds
 because a job cannot start before it arrives nor run faster than on its fastest capable
 node. Neither counts failures, so the bound stays valid (and gets looser) with failures.
+Work is the *actual* print time (``JobSpec.actual_s``), not the router's estimate.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def lower_bound(workload: Workload, capable: Callable[[NodeSpec, JobSpec], bool]
     for job in workload.jobs:
         key = (job.material, job.technology)
         firsts[key] = min(firsts.get(key, float("inf")), job.arrival_s)
-        work[key] = work.get(key, 0.0) + job.work_s
+        work[key] = work.get(key, 0.0) + job.actual_s
     for key in sorted(work):
         material, tech = key
         speed = sum(
@@ -65,7 +66,7 @@ def lower_bound(workload: Workload, capable: Callable[[NodeSpec, JobSpec], bool]
     for job in workload.jobs:
         speeds = [n.speed for n in workload.nodes if capable(n, job)]
         if speeds:
-            value = job.arrival_s + job.work_s / max(speeds)
+            value = job.arrival_s + job.actual_s / max(speeds)
             if value > job_bound:
                 job_bound, job_name = value, f"job {job.job_id}"
     binding = class_name if class_bound >= job_bound else job_name

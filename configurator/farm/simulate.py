@@ -19,9 +19,9 @@ Model (times in simulated seconds from 0):
 * A job arrives, is routed (``route``) to a node's queue, or waits in a pool when no node
   can take it now (retried whenever capacity frees up). A node that is up and idle starts
   the best job of its queue (``models.queue_key``: priority, deadline, first come).
-* A print takes ``actual_s / speed``, where ``actual_s = work_s * error`` (the estimate's
-  error, a seeded per-job factor); the router only knows ``est_seconds = work_s`` and the
-  node's progress (``busy_s`` = time left scaled by the estimate).
+* A print takes ``actual_s / speed`` (``JobSpec.actual_s``: the estimate times a seeded
+  error); the router only knows ``est_seconds = work_s`` and the node's progress
+  (``busy_s`` = time left scaled by the estimate).
 * Node failures: per node, up-times ~ Exp(MTBF) and repairs ~ timeout + Exp(MTTR - timeout)
   from that node's own seeded stream, with MTBF = MTTR (1 - rate) / rate, so the node
   fails at the same instants whatever the policy. A failed node stops heartbeating; the
@@ -78,7 +78,9 @@ class SimConfig:
     max_attempts: int = 3
     rebalance_margin_s: float = 60.0
     rebalance: bool = True
-    estimate_sigma: float = 0.1  # lognormal sigma of actual / estimated print time
+    #: explicit failures ``(node_id, fail_s, repair_s)`` replacing the seeded ones (tests,
+    #: what-if studies); ``repair_s`` must be after the watchdog sees the failure.
+    failure_schedule: tuple[tuple[str, float, float], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -165,13 +167,7 @@ class _Sim:
         self.jk = {js.job_id: k for k, js in enumerate(workload.jobs)}
         if len(self.jk) != j:
             raise FarmError("job ids must be unique")
-        err_rng = error_stream(workload.seed)
-        err = (
-            err_rng.lognormal(0.0, config.estimate_sigma, j)
-            if config.estimate_sigma > 0
-            else np.ones(j)
-        )
-        self.actual = np.array([js.work_s for js in workload.jobs]) * err
+        self.actual = np.array([js.actual_s for js in workload.jobs])
         self.jstate = [JobState.QUEUED] * j
         self.jnode = [-1] * j
         self.attempts = [0] * j

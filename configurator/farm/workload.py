@@ -78,7 +78,9 @@ class NodeSpec:
 
 @dataclass(frozen=True)
 class JobSpec:
-    """One print job: arrives at ``arrival_s``; ``work_s`` on a speed-1 printer."""
+    """One print job: arrives at ``arrival_s``; ``work_s`` is the *estimated* print time on
+    a speed-1 printer (what the router knows), ``actual_s`` the time it really takes there
+    (``work_s`` x a seeded estimate error; equal to ``work_s`` when the error is off)."""
 
     job_id: str
     arrival_s: float
@@ -89,6 +91,11 @@ class JobSpec:
     bbox_mm: tuple[float, float, float]
     priority: int
     deadline_s: float
+    actual_s: float = -1.0
+
+    def __post_init__(self) -> None:
+        if self.actual_s < 0:
+            object.__setattr__(self, "actual_s", self.work_s)
 
 
 @dataclass(frozen=True)
@@ -142,10 +149,6 @@ def policy_seed(seed: int) -> int:
     """Seed for the ``random`` policy, independent of the workload's streams."""
     return int(_child(seed, "policy").generate_state(1)[0])
 
-
-def error_stream(seed: int) -> np.random.Generator:
-    """The generator of per-job estimate errors (actual / estimated print time)."""
-    return np.random.default_rng(_child(seed, "errors"))
 
 
 def make_fleet(n_nodes: int, rng: np.random.Generator) -> tuple[NodeSpec, ...]:
@@ -247,6 +250,7 @@ def make_workload(
     failure_rate: float = 0.0,
     offered_load: float = 0.9,
     mttr_s: float = 2 * 3600.0,
+    estimate_sigma: float = 0.1,
     sizes: SizeSample | None = None,
 ) -> Workload:
     """Build the seeded workload.
@@ -255,12 +259,15 @@ def make_workload(
     = sum of node speeds x (1 - failure_rate) (work-seconds per second). Job sizes are
     drawn with replacement from ``sizes`` (or the lognormal fallback); a job's box is
     shrunk, if needed, to fit the largest bed among the nodes that carry its material,
-    and its grams capped at a spool, so every job has a capable node.
+    and its grams capped at a spool, so every job has a capable node. The real print time
+    is ``work_s`` x lognormal(0, ``estimate_sigma``) (the estimator's error; 0 turns it off).
     """
     if n_jobs < 1:
         raise FarmError("--jobs must be at least 1")
     if not 0.0 <= failure_rate < 0.9:
         raise FarmError(f"--failures must be in [0, 0.9), got {failure_rate}")
+    if not 0.0 <= estimate_sigma <= 1.0:
+        raise FarmError(f"estimate error sigma must be in [0, 1], got {estimate_sigma}")
     if not 0.0 < offered_load <= 2.0:
         raise FarmError(f"offered load must be in (0, 2], got {offered_load}")
     rs = _streams(seed)
@@ -282,6 +289,11 @@ def make_workload(
     work = np.asarray(sample.work_s, dtype=float)[rows]
     grams = np.minimum(np.asarray(sample.grams, dtype=float)[rows], SPOOL_G)
     bbox = np.asarray(sample.bbox_mm, dtype=float)[rows]
+
+    if estimate_sigma > 0:
+        actual = work * rs["errors"].lognormal(0.0, estimate_sigma, n_jobs)
+    else:
+        actual = work.copy()
 
     speed_total = sum(n.speed for n in nodes)
     capacity = speed_total * (1.0 - failure_rate)
@@ -313,6 +325,7 @@ def make_workload(
                 bbox_mm=(float(box[0]), float(box[1]), float(box[2])),
                 priority=p,
                 deadline_s=float(arrivals[j] + slack * work[j] + lead),
+                actual_s=float(actual[j]),
             )
         )
     return Workload(

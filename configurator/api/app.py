@@ -1,0 +1,118 @@
+"""The FastAPI application factory: ``create_app(settings) -> FastAPI``.
+
+Routers live in ``configurator/api/routers/`` (one module per area, each exposing
+``router``) and are included below explicitly, one line each, under ``/api/v1``. Domain
+errors become HTTP errors in one place: NotFoundError 404, ConflictError 409,
+ForbiddenError 403, AuthError 401, RequirementsError 422 (one entry per field, FastAPI's
+shape), any other ConfiguratorError 400.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from configurator import __version__
+from configurator.errors import (
+    AuthError,
+    ConfiguratorError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    RequirementsError,
+)
+from configurator.farm.store import Store
+from configurator.services.farm import FarmService, load_or_create_admin_key
+from configurator.settings import Settings
+
+log = logging.getLogger("configurator.api")
+API_PREFIX = "/api/v1"
+
+
+def _error_response(exc: ConfiguratorError) -> JSONResponse:
+    if isinstance(exc, RequirementsError):
+        detail = [
+            {"loc": ["body", field], "msg": reason, "type": "value_error"}
+            for field, reason in exc.fields.items()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+    if isinstance(exc, ForbiddenError):
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+    if isinstance(exc, AuthError):
+        return JSONResponse(
+            {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
+    if isinstance(exc, NotFoundError):
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+    if isinstance(exc, ConflictError):
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+    return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
+async def _sweeper(farm: FarmService, interval_s: float) -> None:
+    """Apply the heartbeat timeout periodically (reroutes jobs of silent nodes)."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await asyncio.to_thread(farm.sweep)
+        except Exception:  # keep sweeping; the next round retries
+            log.exception("farm sweep failed")
+
+
+def create_app(
+    settings: Settings | None = None, *, migrate: bool = True, sweep: bool = True
+) -> FastAPI:
+    """Build the app for ``settings`` (database, data dir, keys, farm tunables).
+
+    ``migrate``: upgrade the database schema to head first. ``sweep``: run the heartbeat
+    sweeper while the app is up (every ``heartbeat_timeout_s / 4`` s).
+    ``app.state``: ``settings``, ``store``, ``farm`` (FarmService), ``admin_key``,
+    ``admin_key_generated``.
+    """
+    settings = settings or Settings()
+    store = Store(settings.resolved_database_url)
+    if migrate:
+        store.migrate()
+    admin_key, generated = load_or_create_admin_key(settings)
+    farm = FarmService(store, settings, admin_key=admin_key)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if sweep:
+            task = asyncio.create_task(_sweeper(farm, max(settings.heartbeat_timeout_s / 4, 0.05)))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            store.dispose()
+
+    app = FastAPI(
+        title="configurator",
+        version=__version__,
+        description="Generative product customization engine: catalogs, designs, orders, print farm.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.farm = farm
+    app.state.admin_key = admin_key
+    app.state.admin_key_generated = generated
+
+    @app.exception_handler(ConfiguratorError)
+    async def _domain_error(_request: Request, exc: ConfiguratorError) -> JSONResponse:
+        return _error_response(exc)
+
+    # -- routers: one line per module under configurator/api/routers/ -------------------
+    from configurator.api.routers import farm as farm_router
+
+    app.include_router(farm_router.router, prefix=API_PREFIX)
+    return app
