@@ -169,6 +169,9 @@ class Catalog(Strict):
     _content_hash: str = PrivateAttr(default="")
     _program: Any = PrivateAttr(default=None)
 
+    def __repr__(self) -> str:
+        return f"Catalog(id={self.id!r}, version={self.version!r}, path={str(self._path)!r})"
+
     @property
     def path(self) -> Path | None:
         """Where the catalog was loaded from (None when built in memory)."""
