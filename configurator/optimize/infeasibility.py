@@ -71,8 +71,56 @@ class RequirementSpec(BaseModel):
 SpaceFactory = Callable[[Mapping[str, Any]], DesignSpaceLike]
 
 
-def _fmt(v: float) -> str:
+def _fmt(v: Any) -> str:
+    """A number for people: 4 significant digits, thousands separated, no exponent."""
+    if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+        return str(v)
+    v = float(v)
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
     return f"{v:.4g}"
+
+
+def _round_towards(v: float, digits: int, direction: str) -> float:
+    """``v`` to ``digits`` significant digits, rounded down ("decrease") or up ("increase")."""
+    if v == 0 or not np.isfinite(v):
+        return v
+    q = 10.0 ** (int(np.floor(np.log10(abs(v)))) - digits + 1)
+    r = np.floor(v / q) * q if direction == "decrease" else np.ceil(v / q) * q
+    return float(np.round(r, 12))
+
+
+def expression_unit(catalog: Any, expr: str) -> str | None:
+    """Unit of a constraint ``A <op> B`` whose one side is a bare name with a unit.
+
+    Looks the name up among requirements, parameters and derived values of ``catalog``;
+    None when the expression is not a single comparison or no side has a known unit.
+    """
+    import ast
+
+    try:
+        node = ast.parse(expr.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if not isinstance(node, ast.Compare) or len(node.ops) != 1:
+        return None
+    for side in (node.left, node.comparators[0]):
+        if isinstance(side, ast.Name):
+            unit = _unit_of(catalog, side.id)
+            if unit:
+                return unit
+    return None
+
+
+def _unit_of(catalog: Any, name: str) -> str | None:
+    for section in ("requirements", "parameters"):
+        spec = (getattr(catalog, section, None) or {}).get(name)
+        if spec is not None:
+            return getattr(spec, "unit", None)
+    if name in (getattr(catalog, "derived", None) or {}):
+        derived_unit = getattr(catalog, "derived_unit", None)
+        return derived_unit(name) if derived_unit else None
+    return None
 
 
 def constraint_violations(space: DesignSpaceLike, x: np.ndarray) -> list[ConstraintViolation]:
@@ -112,7 +160,9 @@ def _constraint_info(space: DesignSpaceLike, x: np.ndarray) -> dict[str, tuple[s
         if name is None:
             continue
         message, unit = info.get(name, (getattr(c, "message", None) or name, None))
-        info[name] = (message, unit if unit is not None else getattr(c, "unit", None))
+        if unit is None:
+            unit = getattr(c, "unit", None) or expression_unit(catalog, str(c.expr))
+        info[name] = (message, unit)
     return info
 
 
@@ -185,8 +235,18 @@ def _numeric(prober: _Prober, req: RequirementSpec, bisections: int):
             else:
                 bad = mid
         value = _cast(req, good)
+        # the roundest value on the feasible side within 2 % of the change that still samples
+        # feasible designs (bisection noise is not worth showing)
+        slack = 0.02 * abs(float(good) - cur)
+        for digits in (1, 2, 3, 4):
+            nice = _cast(req, _round_towards(float(good), digits, direction))
+            inside = float(req.min) <= float(nice) <= float(req.max)
+            close = abs(float(nice) - float(good)) <= slack
+            if inside and close and (nice == value or prober.feasible({req.name: nice})):
+                value = nice
+                break
         op = "<=" if direction == "decrease" else ">="
-        text = f"{req.label or req.name} {op} {value}{unit} (now {req.current}{unit})"
+        text = f"{req.label or req.name} {op} {_fmt(value)}{unit} (now {_fmt(req.current)}{unit})"
         yield (
             abs(float(value) - cur) / span,
             RequirementChange(
@@ -208,7 +268,7 @@ def _categorical(prober: _Prober, req: RequirementSpec):
     for opt in options:
         if opt == req.current or not prober.feasible({req.name: opt}):
             continue
-        text = f"{req.label or req.name} = {opt} (now {req.current})"
+        text = f"{req.label or req.name} = {opt} (now {_fmt(req.current)})"
         yield (
             1.0,
             RequirementChange(

@@ -22,9 +22,6 @@ from pymoo.operators.sampling.lhs import LHS
 
 #: variable kinds that are searched as rounded floats
 DISCRETE_KINDS = frozenset({"int", "choice", "bool", "integer", "binary"})
-#: half-width of the widened search interval of a discrete variable (just under 0.5,
-#: so rounding never leaves [xl, xu])
-_HALF = 0.5 - 1e-9
 
 
 class EvaluationLike(Protocol):
@@ -62,18 +59,25 @@ def is_discrete(variable: Any) -> bool:
 
 
 def search_bounds(space: DesignSpaceLike) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds pymoo searches in: ``space.xl/xu`` widened by just under 0.5 for discrete kinds.
+    """Bounds pymoo searches in, shape ``(n_var,)`` each.
 
-    Returns two float arrays of shape ``(n_var,)``.
+    ``space.xl/xu`` widened by just under half a grid step on both sides for every
+    variable that is rounded by ``repair`` (int, choice, bool: step 1; real with a
+    ``step``), so after rounding the end values are as likely as the inner ones.
     """
     xl = np.asarray(space.xl, dtype=float).copy()
     xu = np.asarray(space.xu, dtype=float).copy()
-    discrete = np.array([is_discrete(v) for v in space.variables], dtype=bool)
-    if discrete.shape != xl.shape:  # variables and bounds disagree: trust the bounds
-        discrete = np.zeros_like(xl, dtype=bool)
-    xl[discrete] -= _HALF
-    xu[discrete] += _HALF
-    return xl, xu
+    if len(space.variables) != len(xl):  # variables and bounds disagree: trust the bounds
+        return xl, xu
+    half = np.zeros_like(xl)
+    for j, v in enumerate(space.variables):
+        step = getattr(v, "step", None)
+        if is_discrete(v):
+            half[j] = 0.5 * float(step or 1.0)
+        elif step:
+            half[j] = 0.5 * float(step)
+    half *= 1.0 - 1e-9
+    return xl - half, xu + half
 
 
 #: ``observer(X, F, G, feasible)`` called once per evaluated batch (arrays, no copies)

@@ -33,6 +33,7 @@ from configurator.optimize.progress import ProgressCallback, ProgressEvent, RunT
 from configurator.optimize.results import OptimizationResult, RunStats
 from configurator.optimize.selection import pareto_front, thin_front
 from configurator.optimize.tracking import Tracker
+from configurator.optimize.weighting import WeightedSpace
 
 MAX_TOP = 1000
 
@@ -79,10 +80,15 @@ def run_optimization(
     feasible front thinned evenly to ``top``). ``on_progress`` receives a
     :class:`ProgressEvent` after every generation; ``should_stop`` is polled between
     generations and a stopped run returns what it has (status ``cancelled``).
-    Same space, algorithm, evals and seed (and no time cap hit) -> identical result.
+    Several objectives with ``space.weights`` set are optimized as one weighted sum (see
+    :mod:`configurator.optimize.weighting`). Same space, algorithm, evals and seed (and no
+    time cap hit) -> identical result.
     """
     _check_inputs(evals, seed, top, time_cap_s)
     started = time.perf_counter()
+    weights = getattr(space, "weights", None)
+    if weights is not None and len(space.objective_names) > 1:
+        space = WeightedSpace(space, weights)
     tracker = Tracker(n_obj=1, keep=top * 2)  # n_obj fixed below, once the problem knows it
     problem = SpaceProblem(space, observer=tracker)
     tracker.n_obj = problem.n_obj

@@ -13,7 +13,6 @@ request, :func:`run_many`).
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,9 +27,6 @@ from configurator.optimize import (
     RequirementSpec,
     run_optimization,
 )
-
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
 
 
 class DesignRequest(BaseModel):
@@ -78,84 +74,6 @@ def resolve_catalog(catalog: Any, *, catalog_dir: str | Path | None = None) -> A
     return catalogs[text]
 
 
-def coerce_values(
-    values: Mapping[str, Any], specs: Mapping[str, Any], *, field: str
-) -> dict[str, Any]:
-    """Convert text values (from the CLI) to the spec's type; unknown names are errors.
-
-    ``specs``: name -> catalog FieldSpec. Non-text values pass unchanged (the design
-    space validates them). Raises :class:`RequirementsError` naming ``field.NAME``.
-    """
-    out: dict[str, Any] = {}
-    problems: dict[str, str] = {}
-    for name, value in values.items():
-        spec = specs.get(name)
-        if spec is None:
-            known = ", ".join(sorted(specs)) or "none"
-            problems[f"{field}.{name}"] = f"unknown name (known: {known})"
-            continue
-        if not isinstance(value, str):
-            out[name] = value
-            continue
-        text = value.strip()
-        try:
-            if spec.type == "real":
-                out[name] = float(text)
-                if not math.isfinite(out[name]):
-                    raise ValueError
-            elif spec.type == "int":
-                f = float(text)
-                if not f.is_integer():
-                    raise ValueError
-                out[name] = int(f)
-            elif spec.type == "bool":
-                if text.lower() not in _TRUE | _FALSE:
-                    raise ValueError
-                out[name] = text.lower() in _TRUE
-            else:
-                out[name] = text
-        except ValueError:
-            problems[f"{field}.{name}"] = f"'{value}' is not a valid {spec.type}"
-    if problems:
-        raise RequirementsError(problems)
-    return out
-
-
-def check_objectives(
-    catalog: Any, objectives: Sequence[str] | None, weights: Sequence[float] | None
-) -> tuple[list[str] | None, list[float] | None]:
-    """Validate objective names and weights against the catalog (clear per-field errors).
-
-    ``weights`` align with ``objectives`` (or with all catalog objectives when none are
-    named): finite, >= 0, not all zero. Returns the cleaned pair.
-    """
-    known = list(catalog.objectives)
-    names = list(objectives) if objectives else None
-    if names is not None:
-        unknown = [n for n in names if n not in catalog.objectives]
-        if unknown:
-            raise RequirementsError(
-                {
-                    "objectives": f"unknown objective(s) {', '.join(unknown)} (known: {', '.join(known)})"
-                }
-            )
-        if len(set(names)) != len(names):
-            raise RequirementsError({"objectives": "an objective is named twice"})
-    if weights is None:
-        return names, None
-    w = [float(x) for x in weights]
-    target = names if names is not None else known
-    if len(w) != len(target):
-        raise RequirementsError(
-            {"weights": f"{len(w)} weight(s) for {len(target)} objective(s) ({', '.join(target)})"}
-        )
-    if any(not math.isfinite(x) or x < 0 for x in w):
-        raise RequirementsError({"weights": "weights must be finite and >= 0"})
-    if sum(w) <= 0:
-        raise RequirementsError({"weights": "at least one weight must be positive"})
-    return names, w
-
-
 def build_space(
     catalog: Any,
     *,
@@ -166,39 +84,34 @@ def build_space(
     weights: Sequence[float] | None = None,
     material: str | None = None,
 ) -> Any:
-    """The :class:`DesignSpace` for a customer's input (text values coerced first)."""
+    """The :class:`DesignSpace` for a customer's input (it validates every field, text
+    values from a command line included, and raises ``RequirementsError``)."""
     from configurator.design.space import DesignSpace
 
-    reqs = coerce_values(requirements or {}, catalog.requirements, field="requirements")
-    lock_specs = dict(catalog.parameters)
-    lock_vals = coerce_values(locks or {}, lock_specs, field="locks")
-    names, w = check_objectives(catalog, objectives, weights)
     return DesignSpace(
         catalog,
-        requirements=reqs,
-        locks=lock_vals,
+        requirements=dict(requirements or {}),
+        locks=dict(locks or {}),
         bounds=dict(bounds or {}),
-        objectives=names,
-        weights=w,
+        objectives=list(objectives) if objectives else None,
+        weights=list(weights) if weights is not None else None,
         material=material,
     )
 
 
-def requirement_probe(
-    catalog: Any, space_kwargs: dict[str, Any], requirements: Mapping[str, Any]
-) -> RequirementProbe:
-    """How the infeasibility report may vary each catalog requirement (one at a time)."""
-    given = coerce_values(requirements, catalog.requirements, field="requirements")
+def requirement_probe(space: Any, space_kwargs: dict[str, Any]) -> RequirementProbe:
+    """How the infeasibility report may vary each requirement of ``space`` (one at a time)."""
+    catalog = space.catalog
+    current = dict(space.requirements)
     specs = []
     for name, spec in catalog.requirements.items():
-        current = given.get(name, spec.default)
-        if current is None:
+        if name not in current:
             continue
         specs.append(
             RequirementSpec(
                 name=name,
                 type=spec.type,
-                current=current,
+                current=current[name],
                 min=spec.min,
                 max=spec.max,
                 options=list(spec.options) if spec.options else None,
@@ -208,7 +121,7 @@ def requirement_probe(
         )
 
     def factory(overrides: Mapping[str, Any]) -> Any:
-        return build_space(catalog, requirements={**given, **dict(overrides)}, **space_kwargs)
+        return build_space(catalog, requirements={**current, **dict(overrides)}, **space_kwargs)
 
     return RequirementProbe(factory=factory, requirements=specs)
 
@@ -255,7 +168,7 @@ def design(
         time_cap_s=time_cap_s,
         on_progress=on_progress,
         should_stop=should_stop,
-        requirement_probe=requirement_probe(cat, space_kwargs, requirements or {}),
+        requirement_probe=requirement_probe(space, space_kwargs),
     )
 
 
