@@ -67,6 +67,26 @@ def load_catalogs(directory: str | Path) -> dict[str, Catalog]:
     return catalogs
 
 
+def find_catalog(ref: str | Path, directory: str | Path) -> Catalog:
+    """A catalog by file path, or by id within ``directory`` (``<id>.yaml`` first)."""
+    path = Path(ref)
+    if path.suffix in SUFFIXES or path.is_file():
+        return load_catalog(path)
+    for suffix in SUFFIXES:
+        candidate = Path(directory) / f"{ref}{suffix}"
+        if candidate.is_file():
+            catalog = load_catalog(candidate)
+            if catalog.id == str(ref):
+                return catalog
+    catalogs = load_catalogs(directory)
+    if str(ref) not in catalogs:
+        from configurator.errors import RequirementsError
+
+        known = ", ".join(sorted(catalogs)) or "none"
+        raise RequirementsError({"catalog": f"unknown catalog {str(ref)!r} (known: {known})"})
+    return catalogs[str(ref)]
+
+
 def catalog_paths(directory: str | Path) -> list[Path]:
     """The catalog files of ``directory`` (``*.yaml``, ``*.yml``), sorted by name."""
     d = Path(directory)
