@@ -13,7 +13,8 @@ largest of
 on, at most the class's nodes can work on it, at their full speeds, never down. (b) holds
 because a job cannot start before it arrives nor run faster than on its fastest capable
 node. Neither counts failures, so the bound stays valid (and gets looser) with failures.
-Work is the *actual* print time (``JobSpec.actual_s``), not the router's estimate.
+Work is the *actual* print time (``JobSpec.actual_s``), not the router's estimate. The
+bound is for printing every job: a run that dead-letters jobs may end before it.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ Model (times in simulated seconds from 0):
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -58,7 +59,6 @@ from configurator.farm.workload import (
     JobSpec,
     NodeSpec,
     Workload,
-    error_stream,
     failure_streams,
     policy_seed,
 )
@@ -184,9 +184,52 @@ class _Sim:
         self.timeline: list[TimelinePoint] = []
         self.heap: list[tuple] = []
         self.seq = 0
-        self.fail_rng = failure_streams(workload.seed, n)
-        rate = workload.failure_rate
-        self.mtbf = workload.mttr_s * (1.0 - rate) / rate if rate > 0 else None
+        self.plans = self.failure_plans()
+        self.repair_at = [0.0] * n
+
+    # -- failures -------------------------------------------------------------------------
+    def failure_plans(self) -> list[Iterator[tuple[float, float]]]:
+        """Per node, an iterator of ``(fail_s, repair_s)``: the explicit schedule, or
+        up-times ~ Exp(MTBF) and repairs ~ watchdog delay + Exp(MTTR - delay) drawn from
+        the node's own stream (so failures do not depend on the policy)."""
+        n = len(self.nodes)
+        detect = self.cfg.heartbeat_timeout_s + _WATCHDOG_LAG_S
+        if self.cfg.failure_schedule is not None:
+            per: list[list[tuple[float, float]]] = [[] for _ in range(n)]
+            for node_id, fail_s, repair_s in sorted(self.cfg.failure_schedule, key=lambda f: f[1]):
+                if node_id not in self.ni:
+                    raise FarmError(f"failure schedule names unknown node {node_id!r}")
+                if repair_s <= fail_s + detect:
+                    raise FarmError(
+                        f"failure of {node_id} at {fail_s} s: repair must come after the "
+                        f"watchdog sees it ({fail_s + detect} s)"
+                    )
+                per[self.ni[node_id]].append((fail_s, repair_s))
+            for plan in per:
+                for (_, rep), (nxt, _) in zip(plan, plan[1:], strict=False):
+                    if nxt < rep:
+                        raise FarmError("failure schedule: a node fails again before its repair")
+            return [iter(plan) for plan in per]
+        rate = self.w.failure_rate
+        if rate <= 0:
+            return [iter(()) for _ in range(n)]
+        mtbf = self.w.mttr_s * (1.0 - rate) / rate
+        mean_fix = max(self.w.mttr_s - detect, 1.0)
+
+        def seeded(rng: np.random.Generator) -> Iterator[tuple[float, float]]:
+            t = 0.0
+            while True:
+                fail = t + rng.exponential(mtbf)
+                t = fail + detect + rng.exponential(mean_fix)
+                yield fail, t
+
+        return [seeded(rng) for rng in failure_streams(self.w.seed, n)]
+
+    def next_failure(self, i: int) -> None:
+        nxt = next(self.plans[i], None)
+        if nxt is not None:
+            self.repair_at[i] = nxt[1]
+            self.push(nxt[0], _FAIL, i)
 
     # -- plumbing -------------------------------------------------------------------------
     def push(self, t: float, kind: int, a: int, b: int = 0) -> None:
@@ -323,14 +366,7 @@ class _Sim:
             )
             self.token[i] += 1  # cancels its finish; the server still believes it runs
         self.push(now + self.cfg.heartbeat_timeout_s + _WATCHDOG_LAG_S, _CHECK, i)
-        repair = (
-            self.cfg.heartbeat_timeout_s
-            + _WATCHDOG_LAG_S
-            + self.fail_rng[i].exponential(
-                max(self.w.mttr_s - self.cfg.heartbeat_timeout_s - _WATCHDOG_LAG_S, 1.0)
-            )
-        )
-        self.push(now + repair, _REPAIR, i)
+        self.push(self.repair_at[i], _REPAIR, i)
 
     def on_check(self, i: int, now: float) -> None:
         snaps = [
@@ -388,8 +424,7 @@ class _Sim:
         self.last_heartbeat[i] = now
         self.state.set_accepting(self.nodes[i].node_id, True)
         self.state.set_busy(self.nodes[i].node_id, 0.0)
-        if self.mtbf is not None:
-            self.push(now + self.fail_rng[i].exponential(self.mtbf), _FAIL, i)
+        self.next_failure(i)
         self.kick(i, now)
         self.do_rebalance(now, self.nodes[i].node_id)
         self.retry_pool(now)
@@ -399,9 +434,8 @@ class _Sim:
         total = len(self.base)
         for k, job in enumerate(self.w.jobs):
             self.push(job.arrival_s, _ARRIVE, k)
-        if self.mtbf is not None:
-            for i in range(len(self.nodes)):
-                self.push(self.fail_rng[i].exponential(self.mtbf), _FAIL, i)
+        for i in range(len(self.nodes)):
+            self.next_failure(i)
         while self.heap and self.final < total:
             now, _, kind, a, b = heapq.heappop(self.heap)
             if kind == _ARRIVE:

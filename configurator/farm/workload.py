@@ -150,7 +150,6 @@ def policy_seed(seed: int) -> int:
     return int(_child(seed, "policy").generate_state(1)[0])
 
 
-
 def make_fleet(n_nodes: int, rng: np.random.Generator) -> tuple[NodeSpec, ...]:
     """``n_nodes`` heterogeneous printers; primary materials assigned so each material's
     share of total speed matches its share of demand (largest deficit first, fastest nodes
