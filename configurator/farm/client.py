@@ -1,0 +1,177 @@
+"""HTTP clients of the farm API (adapter, httpx).
+
+:class:`NodeClient` is what a node agent speaks; :class:`OperatorClient` covers the
+operator endpoints (tests, benchmarks, scripts). Both take an injectable ``transport``
+(``httpx.MockTransport`` in unit tests, ``httpx.ASGITransport`` for in-process use) and
+turn HTTP errors into the domain error tree:
+
+====  ==========================================
+401   :class:`~configurator.errors.AuthError`
+403   :class:`~configurator.errors.ForbiddenError`
+404   :class:`~configurator.errors.NotFoundError`
+409   :class:`~configurator.errors.ConflictError`
+422   :class:`~configurator.errors.RequirementsError` (``fields``: field -> message)
+====  ==========================================
+
+Connection failures and 5xx answers are retried with capped exponential backoff for up
+to ``retry_for_s`` seconds (the server may be restarting), then :class:`FarmError`.
+Every node request is safe to retry: heartbeat and progress overwrite, claim returns the
+job already claimed, complete is idempotent, a repeated fail is refused without effect.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from configurator.errors import (
+    AuthError,
+    ConflictError,
+    FarmError,
+    ForbiddenError,
+    NotFoundError,
+    RequirementsError,
+)
+
+API = "/api/v1/farm"
+
+
+def _raise_for(resp: httpx.Response) -> None:
+    if resp.status_code < 400:
+        return
+    try:
+        detail = resp.json().get("detail")
+    except ValueError:
+        detail = resp.text
+    if resp.status_code == 422:
+        fields = {}
+        if isinstance(detail, list):
+            for d in detail:
+                loc = d.get("loc") or ["?"]
+                fields[str(loc[-1])] = d.get("msg", "invalid")
+        raise RequirementsError(fields or {"request": str(detail)})
+    cls = {401: AuthError, 403: ForbiddenError, 404: NotFoundError, 409: ConflictError}.get(
+        resp.status_code, FarmError
+    )
+    raise cls(f"{resp.request.method} {resp.request.url.path}: {resp.status_code} {detail}")
+
+
+class _Base:
+    def __init__(
+        self,
+        server: str,
+        key: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout_s: float = 30.0,
+        retry_for_s: float = 60.0,
+    ):
+        self.server = server.rstrip("/")
+        self.retry_for_s = retry_for_s
+        self._http = httpx.Client(
+            base_url=self.server,
+            headers={"Authorization": f"Bearer {key}"},
+            transport=transport,
+            timeout=timeout_s,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        """Send with retries on connection errors and 5xx; raise domain errors on 4xx."""
+        deadline = time.monotonic() + self.retry_for_s
+        delay = 0.05
+        while True:
+            try:
+                resp = self._http.request(method, path, **kw)
+                if resp.status_code < 500:
+                    _raise_for(resp)
+                    return resp
+                problem = f"{resp.status_code} {resp.text[:200]}"
+            except httpx.TransportError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() + delay > deadline:
+                raise FarmError(f"{method} {self.server}{path} failed: {problem}")
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+class NodeClient(_Base):
+    """The calling node's side of the API (its key identifies it)."""
+
+    def heartbeat(self, state: str = "idle", materials: Mapping[str, float] | None = None) -> dict:
+        """-> ``{"node": {...}, "heartbeat_interval_s": s}``."""
+        body: dict[str, Any] = {"state": state}
+        if materials is not None:
+            body["materials"] = dict(materials)
+        return self.request("POST", f"{API}/agent/heartbeat", json=body).json()
+
+    def claim(self) -> dict | None:
+        """-> ``{"job": {...}, "file_url": path}`` or None when there is nothing to print."""
+        resp = self.request("POST", f"{API}/agent/claim")
+        return None if resp.status_code == 204 else resp.json()
+
+    def download(self, file_url: str) -> bytes:
+        return self.request("GET", file_url).content
+
+    def progress(self, job_id: int, *, percent: float, seconds_left: float) -> dict:
+        body = {"percent": percent, "seconds_left": seconds_left}
+        return self.request("POST", f"{API}/agent/jobs/{job_id}/progress", json=body).json()
+
+    def complete(self, job_id: int, *, actual_seconds: float, grams_used: float) -> dict:
+        body = {"actual_seconds": actual_seconds, "grams_used": grams_used}
+        return self.request("POST", f"{API}/agent/jobs/{job_id}/complete", json=body).json()
+
+    def fail(self, job_id: int, *, reason: str) -> dict:
+        return self.request(
+            "POST", f"{API}/agent/jobs/{job_id}/fail", json={"reason": reason}
+        ).json()
+
+
+class OperatorClient(_Base):
+    """Operator endpoints (admin key)."""
+
+    def register_node(
+        self,
+        *,
+        name: str,
+        technology: str,
+        build_volume: tuple[float, float, float],
+        materials: Mapping[str, float],
+        speed: float = 1.0,
+    ) -> dict:
+        """-> ``{"node": {...}, "node_key": key}``."""
+        body = {
+            "name": name,
+            "technology": technology,
+            "build_volume": list(build_volume),
+            "materials": dict(materials),
+            "speed": speed,
+        }
+        return self.request("POST", f"{API}/nodes", json=body).json()
+
+    def submit_job(self, *, file_name: str, file_bytes: bytes, fields: Mapping[str, Any]) -> dict:
+        """Multipart submit; ``fields``: design_id, material, bbox_x/y/z, est_seconds, grams,
+        optional priority, deadline (ISO), technology, label."""
+        files = {"file": (file_name, file_bytes, "application/octet-stream")}
+        data = {k: str(v) for k, v in fields.items() if v is not None}
+        return self.request("POST", f"{API}/jobs", files=files, data=data).json()
+
+    def status(self) -> dict:
+        return self.request("GET", f"{API}/status").json()
+
+    def jobs(self, **params: Any) -> list[dict]:
+        return self.request("GET", f"{API}/jobs", params=params).json()
+
+    def job(self, job_id: int) -> dict:
+        return self.request("GET", f"{API}/jobs/{job_id}").json()
