@@ -237,6 +237,9 @@ def _check_tables(catalog: Catalog, issues: list[Issue]) -> None:
     choices = _choices(catalog)
     for table, rows in catalog.tables.items():
         loc: Loc = ("tables", table)
+        spec = catalog.parameters.get(table) or catalog.requirements.get(table)
+        if spec is not None and spec.type == "choice" and not spec.options:
+            continue  # a choice without options: reported with the choice itself
         if table not in choices:
             issues.append(
                 Issue(
@@ -343,7 +346,7 @@ def _compile(catalog: Catalog, scope: CatalogScope, issues: list[Issue]) -> Prog
     # values that derived expressions may read: inputs, then every derived value
     scope.values.update(texts)
 
-    deps = {name: {d for d in p.names if d in texts} for name, p in parsed.items()}
+    deps = {name: {d for d in p.names if d in parsed} for name, p in parsed.items()}
 
     def on_cycle(path: list[str]) -> None:
         loc = texts[path[0]][0]

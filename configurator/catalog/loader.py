@@ -325,9 +325,18 @@ def _message(err: dict[str, Any]) -> str:
         return "unknown key"
     if kind == "missing":
         return f"missing required key {err['loc'][-1]!r}"
-    if kind == "literal_error":
-        return err["msg"].replace("Input should be", "must be")
-    return err["msg"].replace("Input should be", "must be")
+    msg = str(err["msg"])
+    for old, new in (
+        ("Input should be", "must be"),
+        ("String should", "must"),
+        ("Dictionary should", "must"),
+        ("List should", "must"),
+        ("Value should", "must"),
+        ("Tuple should", "must"),
+    ):
+        if msg.startswith(old):
+            return new + msg[len(old) :]
+    return msg
 
 
 def _either(msgs: list[str]) -> str:

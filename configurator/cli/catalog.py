@@ -102,6 +102,7 @@ def run_check(args: argparse.Namespace) -> int:
             print(f"{path}: ok", file=sys.stderr)
     for problem in sorted(problems):
         print(problem)
+    sys.stdout.flush()
     if problems:
         n = len(problems)
         print(
