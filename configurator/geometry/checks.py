@@ -47,6 +47,9 @@ WALL_SAMPLES = 384
 #: a sampled thickness may undershoot the limit by this much (mm): float noise only
 WALL_EPS = 1e-3
 DEGENERATE_AREA = 1e-9
+#: a ray that leaves the solid through a surface within 60 degrees of parallel to it has met
+#: an edge or a curved rim (a straight ray leaves a curved plate near its edge), not a wall
+GRAZING_COS = 0.5
 
 
 @dataclass(frozen=True)
@@ -173,8 +176,10 @@ def _topology(name: str, mesh: trimesh.Trimesh) -> list[CheckResult]:
     faces = np.asarray(mesh.faces)
     if len(faces) == 0:
         return [CheckResult(c, False, "mesh has no faces", part=name) for c in CHECK_NAMES[:5]]
-    edges = np.sort(faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
-    _, counts = np.unique(edges, axis=0, return_counts=True)
+    n_vert = np.int64(max(int(faces.max()) + 1, 1))
+    directed = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2).astype(np.int64)
+    lo, hi = directed.min(axis=1), directed.max(axis=1)
+    counts = _key_counts(lo * n_vert + hi)
     open_edges = int(np.sum(counts != 2))
     out.append(
         CheckResult(
@@ -185,8 +190,7 @@ def _topology(name: str, mesh: trimesh.Trimesh) -> list[CheckResult]:
             value=open_edges,
         )
     )
-    directed = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    _, dcounts = np.unique(directed, axis=0, return_counts=True)
+    dcounts = _key_counts(directed[:, 0] * n_vert + directed[:, 1])
     bad_dir = int(np.sum(dcounts > 1))
     out.append(
         CheckResult(
@@ -210,6 +214,13 @@ def _topology(name: str, mesh: trimesh.Trimesh) -> list[CheckResult]:
         )
     )
     return out
+
+
+def _key_counts(keys: np.ndarray) -> np.ndarray:
+    """Multiplicity of each distinct int64 key (sort + run lengths; faster than unique)."""
+    keys = np.sort(keys)
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return np.diff(np.append(starts, len(keys)))
 
 
 def body_count(mesh: trimesh.Trimesh) -> int:
@@ -275,10 +286,14 @@ def thinnest_wall(
 ) -> tuple[float, tuple[float, float, float] | None]:
     """(thinnest sampled wall mm, the sampled point (x, y, z) mm) — see below.
 
-    Sampling (documented, seeded): faces are drawn with probability proportional to their
-    area by ``numpy.random.default_rng(seed)``; from each face centre a ray is cast along the
+    Sampling (documented, seeded, ``numpy.random.default_rng(seed)``): half of the samples
+    draw faces with probability proportional to area (the big walls), half draw faces
+    uniformly (small faces sit on small features — holes, bosses, slots — where thin walls
+    hide); duplicates are dropped. From each face centre a ray is cast along the
     inward normal (starting 1e-4 mm inside) and the distance to the first surface it meets is
-    that point's wall thickness. Rays use manifold3d's BVH ray cast.
+    that point's wall thickness. A ray whose exit surface is within 60 degrees of parallel to
+    it (``|cos| < GRAZING_COS``) met an edge or a curved rim, not an opposite wall, and is
+    not counted. Rays use manifold3d's BVH ray cast.
     """
     from manifold3d import Manifold, Mesh64
 
@@ -293,10 +308,18 @@ def thinnest_wall(
     ok = area > DEGENERATE_AREA
     if not np.any(ok):
         return math.inf, None
-    prob = np.where(ok, area, 0.0)
-    prob = prob / prob.sum()
     rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(len(faces), size=min(samples, int(ok.sum())), replace=False, p=prob))
+    by_area = np.where(ok, area, 0.0)
+    by_face = ok.astype(np.float64)
+    k = min(samples // 2, int(ok.sum()))
+    idx = np.unique(
+        np.concatenate(
+            [
+                rng.choice(len(faces), size=k, replace=False, p=by_area / by_area.sum()),
+                rng.choice(len(faces), size=k, replace=False, p=by_face / by_face.sum()),
+            ]
+        )
+    )
     normals = cross[idx] / area[idx, None]
     centres = tri[idx].mean(axis=1)
     reach = float(np.linalg.norm(mesh.extents)) + 1.0
@@ -304,7 +327,7 @@ def thinnest_wall(
     for c, n in zip(centres, normals, strict=True):
         origin = c - 1e-4 * n
         hits = solid.ray_cast(tuple(origin), tuple(origin - reach * n))
-        if hits:
+        if hits and float(np.dot(hits[0].normal, -n)) >= GRAZING_COS:
             d = float(np.linalg.norm(np.asarray(hits[0].position) - c))
             if d < best:
                 best, where = d, (float(c[0]), float(c[1]), float(c[2]))

@@ -47,7 +47,7 @@ PARAMETERS = (
 )
 
 #: target edge length (mm) before bending, as a fraction of the mid-surface radius
-BEND_EDGE_FRACTION = 0.08
+BEND_EDGE_FRACTION = 0.15
 
 
 @register(FAMILY, parameters=PARAMETERS)
