@@ -27,7 +27,8 @@ import numpy as np
 
 from configurator.errors import FarmError
 
-#: material -> (technology, share of demand, density g/cm3)
+#: material -> (technology, target share of fleet speed, density g/cm3). Job materials are
+#: then drawn by the share of speed the generated fleet actually has (:func:`material_shares`).
 MATERIALS: dict[str, tuple[str, float, float]] = {
     "PLA": ("FDM", 0.5, 1.24),
     "PETG": ("FDM", 0.3, 1.27),
@@ -152,8 +153,8 @@ def policy_seed(seed: int) -> int:
 
 def make_fleet(n_nodes: int, rng: np.random.Generator) -> tuple[NodeSpec, ...]:
     """``n_nodes`` heterogeneous printers; primary materials assigned so each material's
-    share of total speed matches its share of demand (largest deficit first, fastest nodes
-    first); ~30% of nodes also carry a second spool of the most demanded other material."""
+    share of total speed follows :data:`MATERIALS` (largest deficit first, fastest nodes
+    first); ~30% of nodes also carry a second spool of another material."""
     if n_nodes < 1:
         raise FarmError("--nodes must be at least 1")
     models = list(PRINTER_MODELS)
@@ -174,8 +175,9 @@ def make_fleet(n_nodes: int, rng: np.random.Generator) -> tuple[NodeSpec, ...]:
     for i, model in enumerate(chosen):
         speed, bed = PRINTER_MODELS[model]
         mats = [primary[i]]
-        if n_nodes > 1 and rng.random() < 0.3:  # a second spool: the busiest other material
-            mats.append(max((m for m in names if m != primary[i]), key=lambda k: MATERIALS[k][1]))
+        if n_nodes > 1 and rng.random() < 0.3:  # a second spool
+            others = [m for m in names if m != primary[i]]
+            mats.append(others[int(rng.integers(len(others)))])
         tech = MATERIALS[mats[0]][0]
         nodes.append(
             NodeSpec(
@@ -188,6 +190,18 @@ def make_fleet(n_nodes: int, rng: np.random.Generator) -> tuple[NodeSpec, ...]:
             )
         )
     return tuple(nodes)
+
+
+def material_shares(nodes: tuple[NodeSpec, ...]) -> np.ndarray:
+    """Share of jobs per material (order of :data:`MATERIALS`): its share of the fleet's
+    speed, a node's speed split evenly between the materials it carries. The farm is sized
+    for its demand, so every material class sees about the same offered load."""
+    names = list(MATERIALS)
+    cap = np.zeros(len(names))
+    for n in nodes:
+        for m in n.materials:
+            cap[names.index(m)] += n.speed / len(n.materials)
+    return cap / cap.sum()
 
 
 def lognormal_sizes(n: int, rng: np.random.Generator) -> SizeSample:
@@ -273,7 +287,7 @@ def make_workload(
     nodes = make_fleet(n_nodes, rs["fleet"])
     attr = rs["attributes"]
     names = list(MATERIALS)
-    shares = np.array([MATERIALS[m][1] for m in names])
+    shares = material_shares(nodes)
     mat_idx = attr.choice(len(names), size=n_jobs, p=shares)
     levels = sorted(PRIORITIES)
     prio = attr.choice(levels, size=n_jobs, p=[PRIORITIES[p][0] for p in levels])

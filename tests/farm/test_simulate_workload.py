@@ -111,3 +111,37 @@ def test_lower_bound_respects_arrivals_and_capabilities():
     # a bound ignoring capabilities would let x2 run on b at speed 2: 1150
     naive = lower_bound(wl, lambda node, j: j.material in node.materials)
     assert naive.job_bound == pytest.approx(1150.0)
+
+
+def test_job_sizes_load_from_a_slicer_data_set_file(tmp_path):
+    from configurator.estimate.dataset import COLUMNS, dumps
+    from configurator.farm.sim_data import load_job_sizes
+
+    rows = []
+    for k, material in enumerate(["PLA", "PETG", "ABS", "PLA"]):
+        row = dict.fromkeys(COLUMNS, 1.0)
+        row.update(
+            source="primitive",
+            catalog="-",
+            design_id=f"d{k}",
+            part="body",
+            group=f"g{k}",
+            design_material=material,
+            material=material,
+            bbox_x=10.0 + k,
+            bbox_y=20.0,
+            height=30.0,
+            seconds=600.0 * (k + 1),
+            grams=5.0 * (k + 1),
+        )
+        rows.append(row)
+    path = tmp_path / "sizes.csv"
+    path.write_text(dumps(rows), encoding="utf-8")
+    sample = load_job_sizes(path)
+    assert list(sample.work_s) == [600.0, 1200.0, 1800.0, 2400.0]
+    assert sample.bbox_mm.tolist()[1] == [11.0, 20.0, 30.0]
+    assert list(sample.material) == ["PLA", "PETG", "ABS", "PLA"]
+    wl = make_workload(n_nodes=6, n_jobs=50, seed=1, sizes=sample, estimate_sigma=0.0)
+    allowed = {"PLA": {600.0, 2400.0}, "PETG": {1200.0}, "ABS": {1800.0}}
+    assert all(j.work_s in allowed[j.material] for j in wl.jobs)
+    assert wl.size_source.startswith("sizes.csv (4 rows")
