@@ -23,6 +23,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Float,
+    Index,
     Integer,
     String,
     Text,
@@ -56,6 +57,10 @@ class Base(DeclarativeBase):
 
 class NodeRow(Base):
     __tablename__ = "farm_nodes"
+    __table_args__ = (
+        Index("ix_farm_nodes_key_hash", "key_hash", unique=True),
+        Index("ix_farm_nodes_state", "state"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -66,7 +71,7 @@ class NodeRow(Base):
     speed: Mapped[float] = mapped_column(Float)
     materials: Mapped[dict[str, float]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16))
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
     last_heartbeat: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
@@ -74,6 +79,11 @@ class NodeRow(Base):
 
 class JobRow(Base):
     __tablename__ = "farm_jobs"
+    __table_args__ = (
+        Index("ix_farm_jobs_node_state", "node_id", "state"),
+        Index("ix_farm_jobs_state", "state"),
+        Index("ix_farm_jobs_order_token", "order_token"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     design_id: Mapped[str] = mapped_column(String(128))
@@ -112,6 +122,7 @@ class JobRow(Base):
 
 class EventRow(Base):
     __tablename__ = "farm_events"
+    __table_args__ = (Index("ix_farm_events_job", "job_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[float] = mapped_column(Float)

@@ -474,6 +474,7 @@ class FarmService:
         with self._tx(routing=True) as s:
             node = self._node(s, node_id)
             node.state, node.updated_at = NodeState.REMOVED, now
+            self._node_keys = {h: n for h, n in self._node_keys.items() if n != node_id}
             jobs = self.store.open_jobs(s, node_id=node.id, lock=True)
             fates = recovery.node_removed(node.id, [job_snapshot(j) for j in jobs])
             self._event(
