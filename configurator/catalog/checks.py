@@ -292,11 +292,14 @@ def _scope(catalog: Catalog) -> CatalogScope:
     scope.choices.update(choices)
     for table, rows in catalog.tables.items():
         options = choices.get(table)
-        if not options or any(o not in rows for o in options):
+        if not options:
             continue
-        columns = set.intersection(*(set(rows[o]) for o in options))
+        # rows or cells that are missing are reported by _check_tables; NaN avoids cascades
+        columns = set().union(*(set(r) for r in rows.values())) if rows else set()
         for col in sorted(columns):
-            scope.lookups[f"{table}.{col}"] = np.array([rows[o][col] for o in options], dtype=float)
+            scope.lookups[f"{table}.{col}"] = np.array(
+                [rows.get(o, {}).get(col, np.nan) for o in options], dtype=float
+            )
     mats = list(catalog.materials.values())
     scope.choices["material"] = tuple(catalog.materials)
     scope.lookups["material.density"] = np.array([m.density for m in mats])

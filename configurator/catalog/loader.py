@@ -127,7 +127,7 @@ def _load(path: Path) -> tuple[Catalog | None, list[Problem]]:
         return None, [Problem(where, 0, 0, f"YAML error: {exc}")]
     if not isinstance(doc, CommentedMap):
         return None, [Problem(where, 1, 1, "a catalog must be a YAML mapping (key: value lines)")]
-    locate = _Locator(where, doc)
+    locate = _Locator(where, doc, text)
     try:
         catalog = Catalog.model_validate(_plain(doc))
     except ValidationError as exc:
@@ -196,9 +196,10 @@ def _plain(node: Any) -> Any:
 class _Locator:
     """Maps a ``loc`` path (keys and indices) to the 1-based position of a YAML node."""
 
-    def __init__(self, path: str, doc: CommentedMap):
+    def __init__(self, path: str, doc: CommentedMap, text: str = ""):
         self.path = path
         self.doc = doc
+        self.lines = text.splitlines()
 
     def position(self, loc: Sequence[Any]) -> tuple[tuple[int, int], Any, int]:
         """((line, col), the node found, how many loc items matched)."""
@@ -238,16 +239,56 @@ class _Locator:
 
     def issue(self, issue: Issue) -> Problem:
         (line, col), node, _ = self.position(issue.loc)
-        if issue.offset is not None and not issue.loc[-1:] == ("<key>",):
-            dline, dcol = issue.offset
-            if isinstance(node, FoldedScalarString | LiteralScalarString):
-                line, col = line + dline, dcol  # block scalar: text starts on the next line
-            elif dline == 1:
-                quoted = isinstance(node, DoubleQuotedScalarString | SingleQuotedScalarString)
-                col = col + dcol - 1 + (1 if quoted else 0)
-            else:
-                line, col = line + dline - 1, dcol
+        if issue.offset is not None and issue.loc[-1:] != ("<key>",):
+            line, col = self._inside_scalar(line, col, node, issue.offset)
         return Problem(self.path, line, col, _location_prefix(issue.loc) + issue.message)
+
+    def _inside_scalar(
+        self, line: int, col: int, node: Any, offset: tuple[int, int]
+    ) -> tuple[int, int]:
+        """Map (line, col) within an expression's text to the file, following YAML folding."""
+        dline, dcol = offset
+        if not self.lines or line < 1:
+            return line, col
+        if isinstance(node, LiteralScalarString | FoldedScalarString):
+            segments = self._block_segments(line)
+            if isinstance(node, LiteralScalarString):
+                if dline - 1 < len(segments):
+                    seg_line, seg_col, _ = segments[dline - 1]
+                    return seg_line, seg_col + dcol - 1
+                return line, col
+        else:
+            quoted = isinstance(node, DoubleQuotedScalarString | SingleQuotedScalarString)
+            first = self.lines[line - 1][col - 1 + (1 if quoted else 0) :]
+            segments = [(line, col + (1 if quoted else 0), first)]
+            for i in range(line, min(line + 200, len(self.lines))):
+                stripped = self.lines[i].lstrip()
+                segments.append((i + 1, len(self.lines[i]) - len(stripped) + 1, stripped))
+        # folded text: lines joined by one space; walk the character offset through them
+        rest = dcol - 1
+        for _ in range(dline - 1):  # an explicit newline inside (rare): skip a segment
+            segments = segments[1:] or segments
+        for seg_line, seg_col, seg_text in segments:
+            if rest <= len(seg_text.rstrip()):
+                return seg_line, seg_col + rest
+            rest -= len(seg_text.rstrip()) + 1
+        return line, col
+
+    def _block_segments(self, header_line: int) -> list[tuple[int, int, str]]:
+        """Content lines of a block scalar whose indicator is on ``header_line`` (1-based)."""
+        segments: list[tuple[int, int, str]] = []
+        indent = None
+        for i in range(header_line, len(self.lines)):
+            raw = self.lines[i]
+            if not raw.strip():
+                continue
+            lead = len(raw) - len(raw.lstrip())
+            if indent is None:
+                indent = lead
+            elif lead < indent:
+                break
+            segments.append((i + 1, indent + 1, raw[indent:]))
+        return segments
 
     def validation(self, exc: ValidationError) -> list[Problem]:
         """One Problem per pydantic error; union branches merged to the most specific."""
