@@ -203,7 +203,9 @@ def run(args: argparse.Namespace) -> int:
     written = service.write_result(args.out, result)
     if result.status == "infeasible":
         summary = result.infeasibility.summary if result.infeasibility else "no feasible design"
-        raise InfeasibleError(summary, report=result.infeasibility)
+        raise InfeasibleError(
+            summary.removeprefix("no feasible design "), report=result.infeasibility
+        )
     if args.format:
         written += service.write_meshes(args.out, result, fmt=args.format)
     s = result.stats
