@@ -228,9 +228,10 @@ def fits_bed(bbox: tuple[float, float, float], bed: tuple[float, float, float]) 
 
 def _fit_to(bbox: np.ndarray, bed: tuple[float, float, float]) -> np.ndarray:
     """Scale a box down (uniformly) until it fits ``bed`` with a 2% margin."""
-    lo_xy, hi_xy = sorted(bbox[:2])
+    lo_xy, hi_xy = sorted(float(v) for v in bbox[:2])
     b_lo, b_hi = sorted(bed[:2])
-    scale = min(1.0, 0.98 * b_lo / lo_xy, 0.98 * b_hi / hi_xy, 0.98 * bed[2] / bbox[2])
+    limits = [(lo_xy, b_lo), (hi_xy, b_hi), (float(bbox[2]), bed[2])]
+    scale = min([1.0] + [0.98 * room / size for size, room in limits if size > 0])
     return bbox * scale
 
 
