@@ -36,6 +36,7 @@ DEFAULT_TIMEOUT_S = 300.0
 _TIME_RE = re.compile(r"^; estimated printing time \(normal mode\) = (.+)$", re.M)
 _MM_RE = re.compile(r"^; filament used \[mm\] = ([0-9.,\s]+)$", re.M)
 _G_RE = re.compile(r"^; filament used \[g\] = ([0-9.,\s]+)$", re.M)
+_PROGRESS_RE = re.compile(r"^\d+ => |^Slicing result exported|^Object name:")
 _UNIT_S = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
@@ -177,7 +178,7 @@ def slice_stl(
         lines = [
             ln.strip()
             for ln in (proc.stderr + proc.stdout).splitlines()
-            if ln.strip() and "[trace]" not in ln
+            if ln.strip() and "[trace]" not in ln and not _PROGRESS_RE.match(ln.strip())
         ]
         reason = lines[-1] if lines else f"exit code {proc.returncode}"
         raise EstimateError(f"PrusaSlicer failed on {stl.name}: {reason}")

@@ -1,0 +1,57 @@
+"""Shared fixtures of the estimate tests: small real meshes and a synthetic slicer-like target."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+
+from configurator.estimate.features import feature_matrix
+
+
+def random_solids(n: int, seed: int) -> list[trimesh.Trimesh]:
+    """Seeded boxes, cylinders and tubes of varied size (mm)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        kind = i % 3
+        if kind == 0:
+            out.append(trimesh.creation.box(rng.uniform([5, 5, 2], [120, 120, 60])))
+        elif kind == 1:
+            out.append(
+                trimesh.creation.cylinder(
+                    radius=rng.uniform(3, 50), height=rng.uniform(2, 80), sections=48
+                )
+            )
+        else:
+            r = rng.uniform(8, 50)
+            out.append(
+                trimesh.creation.annulus(
+                    r_min=r - rng.uniform(1.5, 0.5 * r),
+                    r_max=r,
+                    height=rng.uniform(3, 60),
+                    sections=48,
+                )
+            )
+    return out
+
+
+def synthetic_seconds(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A slicer-like time: path terms at fixed speeds, a minimum layer time, 2 % noise."""
+    from configurator.estimate.model import physical_terms
+
+    t = physical_terms(X, layer_height=0.2)
+    work = 0.015 * t[:, 0] + 0.05 * t[:, 1] + 0.01 * t[:, 2] + 1.5 * t[:, 3] + 60.0
+    per_layer = work / t[:, 3]
+    slowed = np.maximum(per_layer, 8.0) * t[:, 3]  # minimum layer time, like PrusaSlicer's
+    return slowed * rng.lognormal(0.0, 0.02, len(X))
+
+
+@pytest.fixture(scope="session")
+def solids_data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(X (120, 13), seconds (120,), groups (120,))`` from real meshes."""
+    meshes = random_solids(120, seed=3)
+    X = feature_matrix(meshes)
+    y = synthetic_seconds(X, np.random.default_rng(4))
+    groups = np.arange(len(X)) // 2  # pairs share a "design"
+    return X, y, groups
