@@ -1,0 +1,203 @@
+"""Orders: a design, a material, a quantity and a priority -> print jobs on the farm.
+
+An order is its unguessable token (``secrets.token_urlsafe(24)``, 192 random bits) and
+the farm jobs that carry it (one job per piece, submitted through
+:meth:`~configurator.services.farm.FarmService.submit_job` with ``order_token``), so the
+farm store is the only record of it and the order page always shows the jobs' live
+state: node, position in that node's queue and estimated finish.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from configurator.errors import NotFoundError, RequirementsError
+
+MAX_QUANTITY = 20
+#: customer priority -> farm job priority (higher first in a node's queue)
+PRIORITIES: dict[str, int] = {"low": -1, "normal": 0, "rush": 10}
+Priority = Literal["low", "normal", "rush"]
+
+
+class OrderCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"design_id": "3f2a…", "material": "PETG", "quantity": 2, "priority": "normal"}
+            ]
+        },
+    )
+
+    design_id: str = Field(min_length=8, max_length=128)
+    material: str | None = Field(default=None, description="default: the design's material")
+    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
+    priority: Priority = "normal"
+
+
+class OrderJob(BaseModel):
+    """One piece of an order: its farm job and where it stands."""
+
+    job_id: int
+    piece: int = Field(description="1-based piece number")
+    state: str = Field(examples=["assigned"])
+    node_id: str | None = None
+    node_name: str | None = None
+    queue_position: int | None = Field(default=None, description="0 = printing now or next")
+    est_start: float | None = Field(default=None, description="POSIX seconds")
+    est_finish: float | None = Field(default=None, description="POSIX seconds")
+    late: bool = False
+    est_seconds: float = Field(description="print time on a speed-1 node, s")
+    grams: float
+
+
+class OrderPublic(BaseModel):
+    token: str
+    url: str = Field(examples=["/orders/Qm9…"])
+    design_id: str
+    catalog_id: str | None = None
+    material: str
+    quantity: int
+    priority: Priority
+    created_at: float
+    state: Literal["in progress", "done", "needs attention"]
+    jobs: list[OrderJob]
+    price_each: float | None = None
+    price_total: float | None = None
+    currency: str = "EUR"
+    est_finish: float | None = Field(default=None, description="when the last piece should be done")
+    links: dict[str, str]
+
+
+_PRIORITY_NAMES = {v: k for k, v in PRIORITIES.items()}
+
+
+class OrderService:
+    """Places and reads orders. ``farm``: a FarmService; ``book``: the DesignBook."""
+
+    def __init__(self, *, farm: Any, book: Any, catalogs: Any = None):
+        self.farm = farm
+        self.book = book
+        self.catalogs = catalogs
+
+    def _technology(self, record: Any, material: str) -> str | None:
+        catalog = self.catalogs.all().get(record.catalog_id) if self.catalogs else None
+        if catalog is None:
+            return None
+        if material not in catalog.materials:
+            raise RequirementsError(
+                {
+                    "material": f"not offered for this product (one of {', '.join(catalog.materials)})"
+                }
+            )
+        return catalog.materials[material].technology
+
+    def place(self, order: OrderCreate) -> OrderPublic:
+        """Create one print job per piece; returns the order (jobs already routed)."""
+        try:
+            record = self.book.record(order.design_id)
+        except NotFoundError:
+            raise RequirementsError({"design_id": "unknown design; generate it first"}) from None
+        material = order.material or record.material
+        technology = self._technology(record, material)
+        estimate = self.book.estimate(record, material)
+        if estimate.error or estimate.print_time_s is None:
+            raise RequirementsError({"material": f"cannot estimate this print: {estimate.error}"})
+        data = self.book.file_bytes(record, "3mf")
+        bbox = _bbox(self.book.meshes(record))
+        token = secrets.token_urlsafe(24)
+        for piece in range(1, order.quantity + 1):
+            self.farm.submit_job(
+                design_id=record.design_id,
+                material=material,
+                technology=technology,
+                bbox=bbox,
+                est_seconds=max(float(estimate.print_time_s), 1.0),
+                grams=float(estimate.material_g or 0.0),
+                file_bytes=data,
+                file_name=f"{record.catalog_id}-{record.design_id[:12]}.3mf",
+                priority=PRIORITIES[order.priority],
+                label=f"{record.catalog_id} piece {piece}/{order.quantity}",
+                order_token=token,
+                actor="order",
+            )
+        return self.get(token)
+
+    def get(self, token: str) -> OrderPublic:
+        """The order and its jobs' live state; :class:`NotFoundError` for unknown tokens."""
+        if not token or len(token) > 128:
+            raise NotFoundError("no such order")
+        jobs = self.farm.jobs_for_order(token)
+        if not jobs:
+            raise NotFoundError("no such order")
+        out_jobs = []
+        for piece, job in enumerate(jobs, start=1):
+            place = self.farm.job_status(job.id)
+            out_jobs.append(
+                OrderJob(
+                    job_id=job.id,
+                    piece=piece,
+                    state=str(place.state),
+                    node_id=place.node_id or job.node_id,
+                    node_name=place.node_name,
+                    queue_position=place.position,
+                    est_start=place.est_start,
+                    est_finish=place.est_finish,
+                    late=bool(place.late),
+                    est_seconds=job.est_seconds,
+                    grams=job.grams,
+                )
+            )
+        first = jobs[0]
+        states = {j.state for j in out_jobs}
+        if states == {"done"}:
+            state = "done"
+        elif states & {"failed", "cancelled"}:
+            state = "needs attention"
+        else:
+            state = "in progress"
+        price_each = currency = None
+        catalog_id = None
+        try:
+            record = self.book.record(first.design_id)
+            catalog_id = record.catalog_id
+            est = self.book.estimate(record, first.material)
+            price_each, currency = est.price, est.currency
+        except NotFoundError:
+            pass
+        finishes = [j.est_finish for j in out_jobs if j.est_finish is not None]
+        return OrderPublic(
+            token=token,
+            url=f"/orders/{token}",
+            design_id=first.design_id,
+            catalog_id=catalog_id,
+            material=first.material,
+            quantity=len(jobs),
+            priority=_PRIORITY_NAMES.get(first.priority, "normal"),  # type: ignore[arg-type]
+            created_at=first.created_at,
+            state=state,
+            jobs=out_jobs,
+            price_each=price_each,
+            price_total=None if price_each is None else round(price_each * len(jobs), 2),
+            currency=currency or "EUR",
+            est_finish=max(finishes) if finishes and state == "in progress" else None,
+            links={
+                "self": f"/api/v1/orders/{token}",
+                "page": f"/orders/{token}",
+                "stl": f"/api/v1/designs/{first.design_id}.stl",
+                "3mf": f"/api/v1/designs/{first.design_id}.3mf",
+            },
+        )
+
+
+def _bbox(meshes: dict[str, Any], *, gap_mm: float = 10.0) -> tuple[float, float, float]:
+    """Bounding box (mm) of all parts laid side by side along X on one plate."""
+    sizes = [tuple(float(v) for v in m.extents) for m in meshes.values()]
+    return (
+        sum(s[0] for s in sizes) + gap_mm * (len(sizes) - 1),
+        max(s[1] for s in sizes),
+        max(s[2] for s in sizes),
+    )

@@ -1,0 +1,101 @@
+"""Gallery thumbnails: a shaded isometric picture of a design's meshes, as PNG bytes.
+
+Pure rendering (no files): the triangles are projected isometrically (Z up, camera from
+the front-right-top), shaded by a fixed light (Lambert + ambient) and painted back to
+front with matplotlib's Agg backend. Same meshes -> same bytes (PNG metadata stripped).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+
+import numpy as np
+
+#: camera direction (from the object towards the viewer) and light direction, unit vectors
+_VIEW = np.array([1.0, -1.25, 0.9])
+_VIEW /= np.linalg.norm(_VIEW)
+_LIGHT = np.array([0.35, -0.6, 1.0])
+_LIGHT /= np.linalg.norm(_LIGHT)
+_BASE_RGB = np.array([0.18, 0.45, 0.82])
+
+
+def _camera_axes() -> tuple[np.ndarray, np.ndarray]:
+    """Screen right and up vectors for the fixed view (Z stays up on screen)."""
+    right = np.cross(np.array([0.0, 0.0, 1.0]), _VIEW)
+    right /= np.linalg.norm(right)
+    up = np.cross(_VIEW, right)
+    return right, up
+
+
+def render_thumbnail(
+    meshes: Mapping[str, object],
+    *,
+    width: int = 320,
+    height: int = 240,
+    gap_mm: float = 8.0,
+    max_triangles: int = 60_000,
+) -> bytes:
+    """PNG bytes of the parts of one design laid side by side along X.
+
+    ``meshes``: part name -> ``trimesh.Trimesh`` (mm). Parts after the first are placed
+    ``gap_mm`` to the right of the previous one, all standing on z = 0. Triangles facing
+    away from the camera are culled; at most ``max_triangles`` are drawn (evenly sampled).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.collections import PolyCollection
+    from matplotlib.figure import Figure
+
+    tris_all, normals_all = [], []
+    x_cursor = 0.0
+    for mesh in meshes.values():
+        v = np.asarray(mesh.vertices, dtype=float)
+        f = np.asarray(mesh.faces, dtype=np.int64)
+        if len(f) == 0:
+            continue
+        lo, hi = v.min(axis=0), v.max(axis=0)
+        shift = np.array([x_cursor - lo[0], -(lo[1] + hi[1]) / 2, -lo[2]])
+        x_cursor += (hi[0] - lo[0]) + gap_mm
+        tris = v[f] + shift
+        tris_all.append(tris)
+        normals_all.append(np.asarray(mesh.face_normals, dtype=float))
+    fig = Figure(figsize=(width / 100, height / 100), dpi=100)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    fig.patch.set_alpha(0.0)
+    if tris_all:
+        tris = np.concatenate(tris_all)
+        normals = np.concatenate(normals_all)
+        facing = normals @ _VIEW > 1e-9
+        tris, normals = tris[facing], normals[facing]
+        if len(tris) > max_triangles:
+            keep = np.linspace(0, len(tris) - 1, max_triangles).astype(np.int64)
+            tris, normals = tris[keep], normals[keep]
+        right, up = _camera_axes()
+        xy = np.stack([tris @ right, tris @ up], axis=-1)  # (n, 3, 2)
+        depth = (tris @ _VIEW).mean(axis=1)
+        order = np.argsort(depth, kind="stable")  # far (small) first
+        shade = 0.35 + 0.65 * np.clip(normals @ _LIGHT, 0.0, 1.0)
+        colors = np.clip(_BASE_RGB[None, :] * shade[:, None] + 0.08, 0, 1)
+        coll = PolyCollection(
+            xy[order], facecolors=colors[order], edgecolors=colors[order], linewidths=0.3
+        )
+        ax.add_collection(coll)
+        pts = xy.reshape(-1, 2)
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        span = hi - lo
+        aspect = width / height
+        # fit with a margin, keeping 1:1 scale
+        sx, sy = span[0] * 1.12 or 1.0, span[1] * 1.12 or 1.0
+        if sx / sy < aspect:
+            sx = sy * aspect
+        else:
+            sy = sx / aspect
+        c = (lo + hi) / 2
+        ax.set_xlim(c[0] - sx / 2, c[0] + sx / 2)
+        ax.set_ylim(c[1] - sy / 2, c[1] + sy / 2)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, transparent=True, metadata={"Software": None})
+    return buf.getvalue()
