@@ -200,18 +200,19 @@ def run(args: argparse.Namespace) -> int:
             result = service.design(
                 args.catalog, catalog_dir=catalog_dir, on_progress=progress, **kwargs
             )
-    written = service.write_result(args.out, result)
+    written = service.write_result(
+        args.out, result, fmt=args.format, catalog=_abs(args.catalog), catalog_dir=catalog_dir
+    )
     if result.status == "infeasible":
         summary = result.infeasibility.summary if result.infeasibility else "no feasible design"
         raise InfeasibleError(
             summary.removeprefix("no feasible design "), report=result.infeasibility
         )
-    if args.format:
-        written += service.write_meshes(args.out, result, fmt=args.format)
     s = result.stats
     print(
         f"configurator: {len(result.records)} design(s), {s.evaluations} evaluations, "
-        f"{s.generations} generations, {s.seconds:.1f} s -> {written[0]}",
+        f"{s.generations} generations, {s.seconds:.1f} s -> {written[0]}"
+        + (f" (+{len(written) - 1} mesh files)" if len(written) > 1 else ""),
         file=sys.stderr,
     )
     return 0

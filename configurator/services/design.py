@@ -210,8 +210,22 @@ def designs_json(result: OptimizationResult) -> bytes:
     return (json.dumps(records, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-def write_result(out_dir: str | Path, result: OptimizationResult) -> list[Path]:
-    """Write ``designs.json`` (ok / cancelled) or ``infeasibility.json`` under ``out_dir``."""
+def write_result(
+    out_dir: str | Path,
+    result: OptimizationResult,
+    *,
+    fmt: str | None = None,
+    catalog: Any = None,
+    catalog_dir: str | Path | None = None,
+    settings: Any = None,
+) -> list[Path]:
+    """Write the run's files under ``out_dir``; returns their paths (designs.json first).
+
+    ok / cancelled: ``designs.json``; with ``fmt`` (``stl`` | ``3mf``) also one mesh file
+    per part per design, built and checked by the geometry service
+    (``<id12>-<part>.<fmt>``), and each record's ``mesh``/``files`` filled. ``catalog``
+    (object, path or id) is needed for meshes. infeasible: ``infeasibility.json``.
+    """
     from configurator.storage import write_bytes_atomic
 
     out = Path(out_dir)
@@ -219,4 +233,17 @@ def write_result(out_dir: str | Path, result: OptimizationResult) -> list[Path]:
         data = result.infeasibility.model_dump(mode="json")
         raw = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
         return [write_bytes_atomic(out / "infeasibility.json", raw)]
-    return [write_bytes_atomic(out / "designs.json", designs_json(result))]
+    meshes: list[Path] = []
+    if fmt is not None and result.records:
+        from configurator.services.geometry import attach_meshes
+
+        cat = resolve_catalog(
+            catalog if catalog is not None else result.records[0].catalog_id,
+            catalog_dir=catalog_dir,
+        )
+        records = attach_meshes(
+            result.records, catalog=cat, fmt=fmt, out_dir=out, settings=settings
+        )
+        result = result.model_copy(update={"records": records})
+        meshes = [out / f for r in records for f in r.files.values()]
+    return [write_bytes_atomic(out / "designs.json", designs_json(result)), *meshes]
