@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from configurator import __version__
+from configurator.api.pages import include_web, shutdown_web
 from configurator.errors import (
     AuthError,
     ConfiguratorError,
@@ -89,6 +90,7 @@ def create_app(
         try:
             yield
         finally:
+            shutdown_web(app)
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -115,4 +117,6 @@ def create_app(
     from configurator.api.routers import farm as farm_router
 
     app.include_router(farm_router.router, prefix=API_PREFIX)
+    # web configurator: pages, static files, catalogs/runs/designs/orders routers
+    include_web(app, settings)
     return app

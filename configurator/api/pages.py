@@ -132,7 +132,7 @@ def include_web(app: FastAPI, settings: Any) -> None:
     if not getattr(app.state, "settings", None):
         app.state.settings = settings
     app.state.catalog_cache = catalogs.CatalogCache(Path(settings.catalog_dir))
-    app.state.design_book = book = DesignBook(settings)
+    app.state.design_book = book = DesignBook(settings, catalogs=app.state.catalog_cache)
     app.state.run_manager = RunManager(settings, on_records=book.put_many)
     app.state.order_service = OrderService(
         farm=getattr(app.state, "farm", None), book=book, catalogs=app.state.catalog_cache

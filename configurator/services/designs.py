@@ -1,7 +1,7 @@
 """The design book: design records produced by this server's runs, their files and estimates.
 
 Records are kept in memory (most recent :data:`KEEP_IN_MEMORY`) and as JSON under
-``data_dir/designs/<id>.json`` (so order pages and downloads survive a restart). Mesh
+``data_dir/records/<id>.json`` (so order pages and downloads survive a restart). Mesh
 files come from the geometry service (built once, cached by design id); estimates from
 the estimate service (memoised per design and material).
 """
@@ -36,9 +36,11 @@ class Estimate(BaseModel):
 class DesignBook:
     """Find, file and serve design records. Thread-safe."""
 
-    def __init__(self, settings: Any):
+    def __init__(self, settings: Any, *, catalogs: Any = None):
+        """``catalogs``: an object with ``all() -> {id: Catalog}`` (saves re-loading)."""
         self.settings = settings
-        self.folder = Path(settings.data_dir) / "designs"
+        self.catalogs = catalogs
+        self.folder = Path(settings.data_dir) / "records"
         self._lock = threading.Lock()
         self._records: OrderedDict[str, Any] = OrderedDict()
         self._estimates: dict[tuple[str, str], Estimate] = {}
@@ -84,13 +86,21 @@ class DesignBook:
         """The design's ``stl`` or ``3mf`` bytes (geometry service; cached by design id)."""
         from configurator.services import geometry
 
-        return geometry.export_design(record, fmt=fmt, settings=self.settings)
+        return geometry.export_design(
+            record, fmt=fmt, settings=self.settings, catalog=self.catalog(record)
+        )
 
     def meshes(self, record: Any) -> dict[str, Any]:
         """Part name -> trimesh of the design (geometry service)."""
         from configurator.services import geometry
 
-        return geometry.build_meshes(record, settings=self.settings)
+        return geometry.build_meshes(record, settings=self.settings, catalog=self.catalog(record))
+
+    def catalog(self, record: Any) -> Any | None:
+        """The loaded catalog of a record (None: the services load it themselves)."""
+        if self.catalogs is None:
+            return None
+        return self.catalogs.all().get(record.catalog_id)
 
     # ------------------------------------------------------------------ estimates
     def estimate(self, record: Any, material: str | None = None) -> Estimate:
@@ -105,7 +115,7 @@ class DesignBook:
 
         try:
             est = estimate_service.estimate_design(
-                record, material=material, settings=self.settings
+                record, material=material, settings=self.settings, catalog=self.catalog(record)
             )
             out = Estimate(
                 print_time_s=float(est.seconds),

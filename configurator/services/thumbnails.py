@@ -8,7 +8,10 @@ front with matplotlib's Agg backend. Same meshes -> same bytes (PNG metadata str
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -99,3 +102,33 @@ def render_thumbnail(
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, transparent=True, metadata={"Software": None})
     return buf.getvalue()
+
+
+_LOCK = threading.Lock()
+
+
+def default_design(catalog: Any) -> Any:
+    """The design record of the catalog's defaults (requirements and parameters)."""
+    from configurator.design.space import DesignSpace
+
+    space = DesignSpace(catalog)
+    return space.record(space.default_x())
+
+
+def catalog_thumbnail(catalog: Any, *, data_dir: Path) -> bytes:
+    """PNG of the catalog's default design, cached as ``data_dir/thumbnails/<hash>.png``
+    (the catalog's content hash: a changed catalog gets a new picture)."""
+    from configurator import storage
+    from configurator.services.geometry import build_design
+
+    path = Path(data_dir) / "thumbnails" / f"{catalog.id}-{catalog.content_hash[:16]}.png"
+    with _LOCK:  # one render per catalog even when the gallery asks for all at once
+        try:
+            return storage.read_bytes(path)
+        except FileNotFoundError:
+            pass
+        record = default_design(catalog)
+        parts = build_design(catalog, record, check=False)
+        png = render_thumbnail(parts.meshes)
+        storage.write_bytes_atomic(path, png)
+        return png
