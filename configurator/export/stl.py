@@ -1,6 +1,6 @@
 """Binary STL export (pure: returns bytes).
 
-Layout: 80-byte header (``configurator <design id> <part>``, space padded, no timestamp),
+Layout: 80-byte header (``<design id> <part> mm configurator``, space padded, no timestamp),
 uint32 little-endian triangle count, then 50-byte records: normal (3 x float32), vertices
 (9 x float32, mm), uint16 attribute 0. Normals are the unit normals of the float32 triangles
 (counter-clockwise seen from outside). The record array is built with numpy in one pass, so
@@ -20,8 +20,8 @@ HEADER_BYTES = 80
 
 
 def stl_header(*, design_id: str | None, part: str | None) -> bytes:
-    """80-byte header naming the design and part (never starts with ``solid``)."""
-    text = f"configurator {design_id or '-'} {part or '-'} units=mm"
+    """80-byte header: ``<design id> <part> mm configurator`` (cut at 80; never ``solid``)."""
+    text = f"{design_id or '-'} {part or '-'} mm configurator"
     raw = text.encode("ascii", "replace")[:HEADER_BYTES]
     return raw.ljust(HEADER_BYTES, b" ")
 
