@@ -117,7 +117,9 @@ async function finish(runId, end) {
   const titles = { done: "Search finished", cancelled: "Search cancelled", infeasible: "No design fits", failed: "Search failed" };
   ui.runTitle.textContent = titles[run.status] || run.status;
   if (run.status === "done") ui.progress.value = 1;
-  ui.status.textContent = run.message || (end && end.message) || "";
+  ui.status.textContent = run.status === "infeasible"
+    ? "None of the designs we tried meets every requirement: see what to change below."
+    : run.message || (end && end.message) || "";
   renderResults(run);
 }
 
@@ -211,11 +213,18 @@ async function selectDesign(designId) {
     a.setAttribute("download", `${catalog.id}-${designId.slice(0, 12)}.${fmtName}`);
     a.removeAttribute("aria-disabled");
   }
-  const [viewer, detail] = await Promise.all([ensureViewer(), api(`/api/v1/designs/${designId}`).catch((e) => e)]);
+  ensureViewer().then((viewer) => {
+    if (viewer && current.selected === designId) viewer.load(`/api/v1/designs/${designId}.stl`).catch(() => {});
+  });
+  ui.detail.hidden = false;
+  $("detail-title").textContent = "Selected design";
+  $("estimate").replaceChildren(el("div", {}, el("dt", {}, "Estimate"), el("dd", {}, "calculating…")));
+  let detail;
+  try { detail = await api(`/api/v1/designs/${designId}`); }
+  catch (err) { detail = err; }
   if (current.selected !== designId) return;
-  if (detail instanceof Error) { ui.detail.hidden = false; $("estimate").replaceChildren(el("p", {}, detail.message)); }
+  if (detail instanceof Error) $("estimate").replaceChildren(el("div", {}, el("dt", {}, "Details"), el("dd", {}, detail.message)));
   else renderDetail(detail);
-  if (viewer) viewer.load(`/api/v1/designs/${designId}.stl`).catch(() => {});
 }
 
 function renderDetail(d) {
@@ -223,7 +232,7 @@ function renderDetail(d) {
   const index = current.run ? current.run.designs.findIndex((x) => x.design_id === d.design_id) : -1;
   $("detail-title").textContent = `Design ${index + 1} · ${d.material}`;
   const est = d.estimate || {};
-  const estItems = est.error ? [el("div", {}, el("dt", {}, "Estimate"), el("dd", {}, est.error))] : [
+  const estItems = est.error ? [el("div", {}, el("dt", {}, "Estimate unavailable"), el("dd", { class: "small" }, est.error))] : [
     el("div", {}, el("dt", {}, "Print time"), el("dd", { id: "estimate-time" }, fmtDuration(est.print_time_s))),
     el("div", {}, el("dt", {}, "Material"), el("dd", { id: "estimate-material" }, fmt(est.material_g, "g"))),
     el("div", {}, el("dt", {}, "Price"), el("dd", { id: "estimate-price" }, est.price !== undefined ? `${est.currency || ""} ${Number(est.price).toFixed(2)}`.trim() : "—")),
@@ -240,7 +249,7 @@ function renderDetail(d) {
   });
   $("objective-table").replaceChildren(el("tbody", {}, objRows));
   const conRows = Object.entries(d.constraints || {}).map(([name, c]) => el("tr", {},
-    el("th", { scope: "row", title: c.message || "" }, c.message || humanize(name)),
+    el("th", { scope: "row", title: c.satisfied ? "" : c.message || "" }, humanize(name)),
     el("td", { class: `num ${c.satisfied ? "margin-ok" : "margin-bad"}` }, `${c.satisfied ? "✓" : "✗"} ${fmt(c.margin, c.unit || "")}`)));
   $("constraint-table").replaceChildren(el("tbody", {}, conRows));
 

@@ -1,0 +1,131 @@
+// Operator dashboard: GET /api/v1/farm/status (admin key as a Bearer token) every 2 s;
+// nodes with state and load, job counts, a load-over-time chart, recent events; actions:
+// drain a node, requeue a failed job.
+import { api, ApiError, el, fmt, fmtTime, humanize } from "./api.js";
+
+const KEY = "configurator.adminKey";
+const $ = (id) => document.getElementById(id);
+const history = []; // [{t, loads: {nodeId: hours}}]
+const names = {};
+let timer = null;
+
+function auth() { return { Authorization: `Bearer ${sessionStorage.getItem(KEY) || ""}` }; }
+
+$("key-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  sessionStorage.setItem(KEY, $("admin-key").value.trim());
+  refresh();
+});
+
+async function action(path, label) {
+  try {
+    await api(path, { method: "POST", headers: auth() });
+    $("farm-updated").textContent = `${label}: done`;
+  } catch (err) {
+    $("farm-updated").textContent = `${label}: ${err.message}`;
+  }
+  refresh();
+}
+
+function renderNodes(status) {
+  const maxLoad = Math.max(1, ...status.nodes.map((n) => n.load_s));
+  $("nodes").replaceChildren(...status.nodes.map(({ node, load_s, queue }) => {
+    names[node.id] = node.name;
+    return el("li", { class: "card node", "data-node-id": node.id },
+      el("h3", {}, node.name, el("span", { class: `badge state-${node.state}` }, node.state)),
+      el("p", { class: "meta" }, `${node.technology} · speed ×${fmt(node.speed)} · ${Object.keys(node.materials || {}).join(", ") || "no materials"}`),
+      el("div", { class: "loadbar", role: "img", "aria-label": `Load ${fmt(load_s / 3600)} hours` }, el("span", { style: `width:${(100 * load_s) / maxLoad}%` })),
+      el("p", {}, `Load ${fmt(load_s / 3600)} h · ${queue.length} job${queue.length === 1 ? "" : "s"} in queue`),
+      queue.length ? el("p", { class: "meta" }, `Queue: ${queue.map((j) => `#${j}`).join(" → ")}`) : null,
+      el("div", { class: "button-row" },
+        el("button", { type: "button", class: "secondary", disabled: node.state === "draining" || node.state === "offline",
+          onclick: () => action(`/api/v1/farm/nodes/${node.id}/drain`, `Drain ${node.name}`) }, "Drain")));
+  }));
+}
+
+function renderCounts(status) {
+  $("job-counts").replaceChildren(...Object.entries(status.jobs).map(([state, n]) =>
+    el("div", {}, el("dt", {}, humanize(state)), el("dd", { "data-state": state }, String(n)))));
+}
+
+function renderEvents(status) {
+  $("events").replaceChildren(...status.events.map((ev) => el("li", {},
+    el("span", { class: "muted" }, fmtTime(ev.at)), " ",
+    el("strong", {}, ev.kind), ev.job_id ? ` job #${ev.job_id}` : "", ev.node_id ? ` on ${names[ev.node_id] || ev.node_id}` : "",
+    ev.reason ? ` — ${ev.reason}` : "")));
+}
+
+async function renderFailed() {
+  const jobs = await api("/api/v1/farm/jobs?state=failed&limit=50", { headers: auth() });
+  const head = el("thead", {}, el("tr", {}, ["Job", "Design", "Material", "Reason", ""].map((h) => el("th", { scope: "col" }, h))));
+  const rows = jobs.length ? jobs.map((j) => el("tr", {},
+    el("td", {}, `#${j.id}`), el("td", {}, j.label || j.design_id.slice(0, 12)), el("td", {}, j.material),
+    el("td", {}, j.last_reason || "—"),
+    el("td", {}, el("button", { type: "button", class: "secondary", onclick: () => action(`/api/v1/farm/jobs/${j.id}/requeue`, `Requeue #${j.id}`) }, "Requeue"))))
+    : [el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No failed jobs."))];
+  $("failed-jobs").replaceChildren(head, el("tbody", {}, rows));
+}
+
+const NS = "http://www.w3.org/2000/svg";
+function svg(tag, attrs = {}, text) {
+  const n = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
+  if (text !== undefined) n.textContent = text;
+  return n;
+}
+const COLORS = ["#2a6fdb", "#e0662b", "#1d9a5b", "#9b4dca", "#c9a227", "#d6336c", "#0b8a8a", "#6c757d"];
+
+function renderLoadChart() {
+  const W = 640, H = 220, M = { l: 44, r: 12, t: 10, b: 28 };
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": "Load per printer over time, hours" });
+  const ids = [...new Set(history.flatMap((h) => Object.keys(h.loads)))];
+  const t0 = history.length ? history[0].t : 0, t1 = history.length ? history[history.length - 1].t : 1;
+  const maxH = Math.max(0.1, ...history.flatMap((h) => Object.values(h.loads)));
+  const x = (t) => M.l + ((t - t0) / Math.max(t1 - t0, 1)) * (W - M.l - M.r);
+  const y = (v) => H - M.b - (v / maxH) * (H - M.t - M.b);
+  for (let i = 0; i <= 4; i++) {
+    const v = (maxH * i) / 4;
+    root.append(svg("line", { x1: M.l, x2: W - M.r, y1: y(v), y2: y(v), stroke: "currentColor", "stroke-opacity": 0.12 }));
+    root.append(svg("text", { x: M.l - 6, y: y(v) + 4, "text-anchor": "end" }, fmt(v)));
+  }
+  root.append(svg("text", { x: M.l, y: H - 8 }, history.length ? fmtTime(t0 / 1000) : ""));
+  root.append(svg("text", { x: W - M.r, y: H - 8, "text-anchor": "end" }, history.length ? fmtTime(t1 / 1000) : ""));
+  ids.forEach((id, k) => {
+    const pts = history.filter((h) => id in h.loads).map((h) => `${x(h.t)},${y(h.loads[id])}`).join(" ");
+    root.append(svg("polyline", { points: pts, fill: "none", stroke: COLORS[k % COLORS.length], "stroke-width": 2.5 }));
+    root.append(svg("text", { x: W - M.r - 4, y: M.t + 14 + 14 * k, "text-anchor": "end", fill: COLORS[k % COLORS.length], "font-weight": 600 }, names[id] || id));
+  });
+  $("load-chart").replaceChildren(root);
+}
+
+async function refresh() {
+  clearTimeout(timer);
+  if (!sessionStorage.getItem(KEY)) return;
+  try {
+    const status = await api("/api/v1/farm/status?events=40", { headers: auth() });
+    $("admin-key-error").textContent = "";
+    $("key-form").hidden = true;
+    $("dashboard").hidden = false;
+    history.push({ t: Date.now(), loads: Object.fromEntries(status.nodes.map((n) => [n.node.id, n.load_s / 3600])) });
+    if (history.length > 900) history.shift();
+    renderCounts(status);
+    renderNodes(status);
+    renderEvents(status);
+    renderLoadChart();
+    await renderFailed();
+    $("farm-updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+      sessionStorage.removeItem(KEY);
+      $("key-form").hidden = false;
+      $("dashboard").hidden = true;
+      $("admin-key-error").textContent = "That key was not accepted.";
+      $("admin-key").setAttribute("aria-invalid", "true");
+      return;
+    }
+    $("farm-updated").textContent = `Could not refresh: ${err.message}`;
+  }
+  timer = setTimeout(refresh, 2000);
+}
+
+refresh();
