@@ -7,8 +7,10 @@ Rows:
   Target <= 1.25.
 - quality: hypervolume at 5,000 evaluations, median over 5 seeds, configurator NSGA-II /
   Optuna's NSGA-II sampler (target >= 1.1) and / a reference front from dense sampling
-  (target >= 0.98). All fronts are normalised the same way (ideal and nadir of the
-  reference front and every compared front, reference point 1.1 per axis).
+  (target >= 0.98), and / our own NSGA-II at 10x the budget (how close to the attainable
+  front; no peer can beat that by more than its inverse). All fronts are normalised the
+  same way (ideal: best of every compared front, nadir: the reference front's worst,
+  reference point 1.1 per axis).
 - GA vs PSO: median best feasible mass over 7 seeds at equal budget.
 
 ``quick`` shrinks budgets and seed counts (a smoke test, not the quoted numbers).
@@ -80,8 +82,9 @@ def _engine_nsga2(space: Any, *, n_gen: int, seed: int) -> float:
 
     events: list = []
     t0 = time.perf_counter()
-    run_optimization(space, algorithm="nsga2", evals=100 * n_gen, seed=seed, top=10,
-                     on_progress=events.append)
+    run_optimization(
+        space, algorithm="nsga2", evals=100 * n_gen, seed=seed, top=10, on_progress=events.append
+    )
     return time.perf_counter() - t0
 
 
@@ -94,8 +97,17 @@ def _overhead(quick: bool) -> list[Row]:
         ours.append(_engine_nsga2(space, n_gen=n_gen, seed=rep))
     b, o = min(bare), min(ours)
     return [
-        Row(AREA, f"NSGA-II run, pop 100 x {n_gen} gen", o, "bare pymoo minimize", b, o / b,
-            "<= 1.25", o / b <= 1.25, unit="s")
+        Row(
+            AREA,
+            f"NSGA-II run, pop 100 x {n_gen} gen",
+            o,
+            "bare pymoo minimize",
+            b,
+            o / b,
+            "<= 1.25",
+            o / b <= 1.25,
+            unit="s",
+        )
     ]
 
 
@@ -118,20 +130,29 @@ def _optuna_front(space: Any, *, evals: int, seed: int) -> np.ndarray:
         return store[trial.number][1].tolist()
 
     def objective(trial: Any) -> list[float]:
-        x = np.array([
-            trial.suggest_int(n, int(a), int(b)) if d else trial.suggest_float(n, a, b)
-            for n, a, b, d in zip(names, lo, hi, discrete, strict=True)
-        ], dtype=float)
+        x = np.array(
+            [
+                trial.suggest_int(n, int(a), int(b)) if d else trial.suggest_float(n, a, b)
+                for n, a, b, d in zip(names, lo, hi, discrete, strict=True)
+            ],
+            dtype=float,
+        )
         ev = space.evaluate(space.repair(x[None, :]))
         store[trial.number] = (ev.F[0], ev.G[0])
         trial.set_user_attr("feasible", bool(ev.feasible[0]))
+        if modern:
+            for k, g in enumerate(ev.G[0].tolist()):
+                trial.set_constraint(f"c{k}", g)
         return ev.F[0].tolist()
 
-    sampler = optuna.samplers.NSGAIISampler(seed=seed, constraints_func=constraints)
+    modern = hasattr(optuna.trial.Trial, "set_constraint")  # optuna >= 5
+    kw = {} if modern else {"constraints_func": constraints}
+    sampler = optuna.samplers.NSGAIISampler(seed=seed, **kw)
     study = optuna.create_study(directions=["minimize"] * n_obj, sampler=sampler)
     study.optimize(objective, n_trials=evals)
-    F = np.array([store[t.number][0] for t in study.trials
-                  if t.user_attrs.get("feasible")], dtype=float).reshape(-1, n_obj)
+    F = np.array(
+        [store[t.number][0] for t in study.trials if t.user_attrs.get("feasible")], dtype=float
+    ).reshape(-1, n_obj)
     return F
 
 
@@ -181,22 +202,68 @@ def _quality(quick: bool) -> list[Row]:
         theirs = [_optuna_front(space, evals=evals, seed=s) for s in range(seeds)]
     except ImportError:
         theirs = None
-    every = [ref, *ours, *(theirs or [])]
+    converged = _engine_front(space, evals=10 * evals, seed=0)  # 10x budget: the front's limit
+    every = [ref, converged, *ours, *(theirs or [])]
     ideal = np.min([f.min(axis=0) for f in every if len(f)], axis=0)
     nadir = ref.max(axis=0)
     hv_ours = statistics.median(_hv(f, ideal, nadir) for f in ours)
     hv_ref = _hv(ref, ideal, nadir)
     label = f"hypervolume @{evals} evals, median of {seeds} seeds"
-    rows = [Row(AREA, label, hv_ours, "dense-sampling front", hv_ref, hv_ours / hv_ref,
-                ">= 0.98", hv_ours / hv_ref >= 0.98,
-                note=f"objectives {', '.join(space.objective_names)}")]
+    rows = [
+        Row(
+            AREA,
+            label,
+            hv_ours,
+            "dense-sampling front",
+            hv_ref,
+            hv_ours / hv_ref,
+            ">= 0.98",
+            hv_ours / hv_ref >= 0.98,
+            note=f"objectives {', '.join(space.objective_names)}",
+        )
+    ]
+    hv_conv = _hv(converged, ideal, nadir)
+    rows.append(
+        Row(
+            AREA,
+            label,
+            hv_ours,
+            f"NSGA-II @{10 * evals} evals (converged)",
+            hv_conv,
+            hv_ours / hv_conv,
+            "report",
+            None,
+            note="how close to the attainable front; bounds any ratio to a peer",
+        )
+    )
     if theirs is None:
-        rows.append(Row(AREA, label, hv_ours, "Optuna NSGA-II", None, None, ">= 1.1", None,
-                        note="optuna not installed (pip install configurator[bench])"))
+        rows.append(
+            Row(
+                AREA,
+                label,
+                hv_ours,
+                "Optuna NSGA-II",
+                None,
+                None,
+                ">= 1.1",
+                None,
+                note="optuna not installed (pip install configurator[bench])",
+            )
+        )
     else:
         hv_opt = statistics.median(_hv(f, ideal, nadir) for f in theirs)
-        rows.append(Row(AREA, label, hv_ours, "Optuna NSGA-II", hv_opt, hv_ours / hv_opt,
-                        ">= 1.1", hv_ours / hv_opt >= 1.1))
+        rows.append(
+            Row(
+                AREA,
+                label,
+                hv_ours,
+                "Optuna NSGA-II",
+                hv_opt,
+                hv_ours / hv_opt,
+                ">= 1.1",
+                hv_ours / hv_opt >= 1.1,
+            )
+        )
     return rows
 
 
@@ -215,13 +282,26 @@ def _ga_vs_pso(quick: bool) -> list[Row]:
     name = _so_objective(catalog)
     space, _ = _enclosure_space([name])
     evals, seeds = (1000, 3) if quick else (3000, 7)
-    ga = statistics.median(_best(space, algorithm="ga", evals=evals, seed=s, name=name)
-                           for s in range(seeds))
-    pso = statistics.median(_best(space, algorithm="pso", evals=evals, seed=s, name=name)
-                            for s in range(seeds))
+    ga = statistics.median(
+        _best(space, algorithm="ga", evals=evals, seed=s, name=name) for s in range(seeds)
+    )
+    pso = statistics.median(
+        _best(space, algorithm="pso", evals=evals, seed=s, name=name) for s in range(seeds)
+    )
     unit = catalog.objectives[name].unit
-    return [Row(AREA, f"best feasible {name} @{evals} evals, median of {seeds} seeds (GA)", ga,
-                "PSO", pso, ga / pso, "report (lower is better)", None, unit=unit)]
+    return [
+        Row(
+            AREA,
+            f"best feasible {name} @{evals} evals, median of {seeds} seeds (GA)",
+            ga,
+            "PSO",
+            pso,
+            ga / pso,
+            "report (lower is better)",
+            None,
+            unit=unit,
+        )
+    ]
 
 
 @benchmark("optimize")

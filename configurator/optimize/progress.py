@@ -26,9 +26,10 @@ class ProgressEvent(BaseModel):
 
     ``best`` maps each objective name to the best feasible value found so far, in the
     objective's own sign and unit (for a weighted sum: the objectives of the best
-    design, plus ``"weighted"`` for its score). ``hypervolume`` (NSGA-II only, every few
-    generations and on the last) is measured in the objective space normalised by the
-    first feasible front (ideal -> 0, nadir -> 1) against reference point 1.1 per axis.
+    design, plus ``"weighted"`` for its score). ``hypervolume`` (several objectives only,
+    every few generations and on the last) is that of the feasible front found so far,
+    in the objective space normalised by the first feasible front (ideal -> 0,
+    nadir -> 1), against reference point 1.1 per axis.
     """
 
     generation: int = Field(ge=1)
@@ -131,9 +132,9 @@ class ProgressCallback(Callback):
         self.last_event: ProgressEvent | None = None
 
     def feasible_front(self, algorithm) -> np.ndarray:
-        """Minimization-form F of the feasible designs in the current population."""
-        F, feas = algorithm.pop.get("F", "feas")
-        return F[feas.astype(bool).ravel()]
+        """Minimization-form F of the archived feasible front (every evaluation so far)."""
+        F = self.tracker.front_F
+        return F if F is not None else np.zeros((0, algorithm.problem.n_obj))
 
     def notify(self, algorithm) -> None:
         self.generations = algorithm.n_iter

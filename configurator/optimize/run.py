@@ -112,7 +112,7 @@ def run_optimization(
         on_progress=on_progress,
         hv_every=hv_every,
     )
-    res = minimize(
+    minimize(
         problem,
         algo,
         termination,
@@ -134,7 +134,7 @@ def run_optimization(
         if problem.n_obj == 1:
             X = tracker.elite_X
         else:
-            X = _front(res.algorithm, top)
+            X = _front(tracker, top)
         records = _records(space, X, top)
     stats = RunStats(
         algorithm=name,
@@ -170,11 +170,9 @@ def _best_values(space: DesignSpaceLike, tracker: Tracker, names: list[str]):
     return best
 
 
-def _front(algorithm, top: int) -> np.ndarray:
-    """Feasible non-dominated designs of the final population, thinned to ``top`` rows."""
-    X, F, feas = algorithm.pop.get("X", "F", "feas")
-    feas = feas.astype(bool).ravel()
-    X, F = pareto_front(np.asarray(X[feas], dtype=float), np.asarray(F[feas], dtype=float))
+def _front(tracker: Tracker, top: int) -> np.ndarray:
+    """The archived feasible front (every evaluation), thinned evenly to ``top`` rows."""
+    X, F = pareto_front(tracker.front_X, tracker.front_F)
     return X[thin_front(F, top)]
 
 
