@@ -143,6 +143,14 @@ def validate(body: RunCreate, catalog: Any) -> None:
         fields["material"] = f"unknown material (one of {', '.join(catalog.materials)})"
     if body.weights is not None and body.objectives and len(body.weights) != len(body.objectives):
         fields["weights"] = "give one weight per objective"
+    for name in body.requirements:
+        if name not in catalog.requirements:
+            fields[f"requirements.{name}"] = (
+                f"unknown requirement (known: {', '.join(catalog.requirements)})"
+            )
+    for name in body.locks:
+        if name not in catalog.parameters:
+            fields[f"locks.{name}"] = f"unknown parameter (known: {', '.join(catalog.parameters)})"
     if fields:
         raise unprocessable(fields)
     try:
