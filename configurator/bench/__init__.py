@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 BENCH_MODULES = (
+    "configurator.bench.catalog",
     "configurator.bench.optimize",
     "configurator.bench.geometry",
     "configurator.bench.farm",

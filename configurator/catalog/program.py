@@ -92,14 +92,18 @@ class Program:
         """Evaluate everything for ``n`` designs; returns (derived, objectives, margins).
 
         ``env`` must hold every requirement, parameter and ``material`` (arrays ``(n,)`` or
-        scalars); it is extended in place. Every returned array has shape ``(n,)``.
+        scalars); it is extended in place. A derived value already in ``env`` (see
+        :meth:`fold`) is not recomputed. Every returned array has shape ``(n,)``; values
+        that are the same for every design are read-only broadcast views.
         """
         shape = (n,)
         with np.errstate(all="ignore"):
             derived: dict[str, np.ndarray] = {}
             for name in self.order:
-                value = self.derived[name](env)
-                env[name] = value
+                value = env.get(name)
+                if value is None:
+                    value = self.derived[name](env)
+                    env[name] = value
                 derived[name] = _full(value, shape)
             objectives = {}
             for name, expr in self.objectives.items():
@@ -109,12 +113,35 @@ class Program:
             margins = {name: _full(expr(env), shape) for name, expr in self.constraints.items()}
         return derived, objectives, margins
 
+    def inputs_of(self, name: str) -> set[str]:
+        """The input names (requirements, parameters, ``material``) ``name`` depends on."""
+        expr = self.derived.get(name) or self.objectives.get(name) or self.constraints[name]
+        out: set[str] = set()
+        for ref in expr.names:
+            head = ref.split(".", 1)[0] if "." in ref else ref
+            head = self.scope.index_of.get(head, head) if "." in ref else head
+            if head in self.derived:
+                out |= self.inputs_of(head)
+            elif head in self.objectives:
+                out |= self.inputs_of(head)
+            else:
+                out.add(head)
+        return out
+
+    def fold(self, env: dict[str, np.ndarray], *, fixed: set[str]) -> None:
+        """Precompute (into ``env``) every derived value that depends only on ``fixed``
+        inputs, so :meth:`run` does not recompute it for every population."""
+        with np.errstate(all="ignore"):
+            for name in self.order:
+                if self.inputs_of(name) <= fixed:
+                    env[name] = np.asarray(self.derived[name](env), dtype=np.float64)
+
 
 def _full(value: np.ndarray, shape: tuple[int]) -> np.ndarray:
     arr = np.asarray(value, dtype=np.float64)
     if arr.shape == shape:
         return arr
-    return np.broadcast_to(arr, shape).copy()
+    return np.broadcast_to(arr, shape)
 
 
 def topological_order(

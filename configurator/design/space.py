@@ -244,6 +244,7 @@ class DesignSpace:
                 _material_spec(self.catalog) if name == MATERIAL else self.catalog.parameters[name]
             )
             env[name] = _env_value(spec, value)
+        self.program.fold(env, fixed=set(env))
         return env
 
     def evaluate(self, X: np.ndarray) -> Evaluation:
@@ -251,25 +252,29 @@ class DesignSpace:
         X = np.atleast_2d(self.repair(X))
         n = X.shape[0]
         env = dict(self._fixed)
+        columns = np.ascontiguousarray(X.T)  # contiguous operands: every ufunc runs faster
         for j, v in enumerate(self.variables):
-            col = X[:, j]
-            env[v.name] = col.astype(np.intp) if v.kind == "choice" else col
+            env[v.name] = columns[j].astype(np.intp) if v.kind == "choice" else columns[j]
         derived, objectives, margins = self.program.run(env, n=n)
-        finite = np.ones(n, dtype=bool)
-        for arr in (*derived.values(), *objectives.values(), *margins.values()):
-            finite &= np.isfinite(arr)
-        if self.n_obj:
-            F = np.column_stack(
-                [objectives[k] * s for k, s in zip(self.objective_names, self.senses, strict=True)]
-            )
-        else:
-            F = np.zeros((n, 0))
-        if self.n_con:
-            G = -np.column_stack([margins[k] for k in self.constraint_names])
-            feasible = finite & np.all(G <= 0, axis=1)
-        else:
-            G = np.zeros((n, 0))
-            feasible = finite
+        # one pass: a sum is finite only if every term is (nan and inf propagate)
+        total = np.zeros(n)
+        F = np.empty((n, self.n_obj))
+        for j, (k, sense) in enumerate(zip(self.objective_names, self.senses, strict=True)):
+            np.multiply(objectives[k], sense, out=F[:, j])
+            total += objectives[k]
+        G = np.empty((n, self.n_con))
+        worst = np.full(n, np.inf)
+        for j, k in enumerate(self.constraint_names):
+            np.negative(margins[k], out=G[:, j])
+            total += margins[k]
+            np.fmin(worst, margins[k], out=worst)
+        for arr in derived.values():
+            if arr.strides == (0,):  # the same value for every design
+                total += arr[0]
+            else:
+                total += arr
+        finite = np.isfinite(total)
+        feasible = finite & (worst >= 0)
         return Evaluation(
             X=X,
             F=F,
