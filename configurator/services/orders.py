@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from configurator.errors import NotFoundError, RequirementsError
+from configurator.errors import EstimateError, NotFoundError, RequirementsError
 
 MAX_QUANTITY = 20
 #: customer priority -> farm job priority (higher first in a node's queue)
@@ -105,7 +105,7 @@ class OrderService:
         technology = self._technology(record, material)
         estimate = self.book.estimate(record, material)
         if estimate.error or estimate.print_time_s is None:
-            raise RequirementsError({"material": f"cannot estimate this print: {estimate.error}"})
+            raise EstimateError(f"cannot estimate this print: {estimate.error}")
         data = self.book.file_bytes(record, "3mf")
         bbox = _bbox(self.book.meshes(record))
         token = secrets.token_urlsafe(24)

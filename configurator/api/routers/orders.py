@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from configurator.errors import NotFoundError
+from configurator.errors import EstimateError, NotFoundError
 from configurator.services.orders import OrderCreate, OrderPublic, OrderService
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -25,10 +25,16 @@ Orders = Annotated[OrderService, Depends(get_order_service)]
     status_code=201,
     response_model=OrderPublic,
     summary="Order a design: one print job per piece, routed at once",
-    responses={422: {"description": "unknown design, material not offered, bad quantity"}},
+    responses={
+        422: {"description": "unknown design, material not offered, bad quantity"},
+        503: {"description": "print estimates are unavailable (no trained estimator)"},
+    },
 )
 def place_order(body: OrderCreate, orders: Orders) -> JSONResponse:
-    order = orders.place(body)
+    try:
+        order = orders.place(body)
+    except EstimateError as exc:
+        raise HTTPException(status_code=503, detail=str(exc)) from exc
     return JSONResponse(
         status_code=201, content=order.model_dump(mode="json"), headers={"Location": order.url}
     )
