@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from configurator.catalog.loader import load_catalog
 from configurator.design.space import DesignSpace
@@ -254,3 +256,24 @@ def test_describe_is_plain_data(enclosure):
     d = DesignSpace(enclosure, locks={"screw": "M3"}).describe()
     json.dumps(d)
     assert d["locks"] == {"screw": "M3"} and d["catalog"]["id"] == "enclosure"
+
+
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.data())
+def test_repair_is_idempotent_and_inside_bounds(enclosure, data):
+    space = DesignSpace(enclosure, bounds={"wall": (1.0, 2.5)})
+    row = [
+        data.draw(st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False))
+        for _ in space.variables
+    ]
+    x = space.repair(np.array(row))
+    assert np.all(x >= space.xl) and np.all(x <= space.xu)
+    np.testing.assert_array_equal(space.repair(x), x)
+    for v, value in zip(space.variables, x, strict=True):
+        if v.kind != "real":
+            assert value == round(value)
+        elif v.step:
+            k = (value - v.origin) / v.step
+            assert abs(k - round(k)) < 1e-6
