@@ -106,7 +106,7 @@ def test_design_files_and_detail(api, finished_run):
     assert len(m.vectors) > 100
     extent = m.max_ - m.min_
     assert np.all(extent > 5)
-    assert m.is_closed()
+    assert m.is_closed(exact=True)
     three = api.get(design["links"]["3mf"])
     assert three.status_code == 200
     assert "3D/3dmodel.model" in zipfile.ZipFile(io.BytesIO(three.content)).namelist()

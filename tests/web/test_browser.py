@@ -1,0 +1,263 @@
+"""The web configurator in a real browser (Debian's Chromium through Playwright) against
+the real server (``python -m configurator serve --demo-nodes 2``) on a free loopback port.
+
+Screenshots of every step go to ``test-output/web/`` (ignored by git).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from configurator.settings import REPO_ROOT
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CONFIGURATOR_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+]
+OUT = REPO_ROOT / "test-output" / "web"
+THREE = REPO_ROOT / "node_modules" / "three" / "build" / "three.module.js"
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(
+        f"Chromium not found at {CHROMIUM} (scripts/setup.sh installs it)", allow_module_level=True
+    )
+if not THREE.exists():
+    pytest.skip(
+        "three.js not installed (npm ci; scripts/setup.sh does it)", allow_module_level=True
+    )
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The real server process with 2 fast demo nodes; yields its base URL."""
+    data = tmp_path_factory.mktemp("web")
+    port = _free_port()
+    env = {**os.environ, "CONFIGURATOR_ADMIN_KEY": "browser-admin", "CONFIGURATOR_RUN_WORKERS": "1"}
+    log = open(data / "server.log", "wb")  # noqa: SIM115 - closed in teardown
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "configurator",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data),
+            "--demo-nodes",
+            "2",
+            "--demo-speed",
+            "50000",
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(url + "/", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log.close()
+            raise RuntimeError(
+                "server did not start:\n" + (data / "server.log").read_text()[-3000:]
+            )
+        time.sleep(0.2)
+    yield url
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+    log.close()
+    shutil.copy(data / "server.log", OUT / "server.log") if OUT.exists() else None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    OUT.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.shots = []  # type: ignore[attr-defined]
+
+    def shot(name: str) -> None:
+        path = OUT / f"{request.node.name}-{len(pg.shots) + 1:02d}-{name}.png"
+        pg.screenshot(path=str(path), full_page=True)
+        pg.shots.append(path)
+
+    pg.shot = shot  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+    assert not errors, errors
+
+
+def canvas_pixels(page) -> np.ndarray:
+    """The 3D preview's pixels (RGBA, uint8) read from the WebGL canvas."""
+    from matplotlib.image import imread
+
+    data_url = page.eval_on_selector("#viewer canvas", "c => c.toDataURL('image/png')")
+    png = base64.b64decode(data_url.split(",", 1)[1])
+    return (imread(io.BytesIO(png), format="png") * 255).astype(np.uint8)
+
+
+def test_configure_preview_download_and_order(server, page, tmp_path):
+    page.goto(server + "/")
+    page.wait_for_selector(".product-card")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.thumb')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    page.shot("gallery")
+
+    page.click("text=Electronics enclosure")
+    page.wait_for_selector("#req-board_length")
+    page.fill("#req-board_length", "90")
+    page.fill("#req-board_width", "60")
+    page.check('input[name="mode"][value="pareto"]')  # mass + stiffness trade-offs
+    page.select_option("#material", "PLA")
+    page.click("#advanced summary")
+    page.fill("#search-evals", "800")
+    page.fill("#search-top", "6")
+    page.shot("configured")
+
+    page.click("#generate")
+    page.wait_for_selector("#run-panel:not([hidden])")
+    page.wait_for_function(
+        "() => Number(document.getElementById('stat-generation').textContent) >= 1"
+    )
+    page.shot("progress")
+    page.wait_for_selector('#run-panel[data-state="done"]', timeout=60_000)
+    assert page.eval_on_selector("#run-progress", "p => p.value") == 1
+    assert page.inner_text("#stat-evals").replace(",", "").startswith("800 / 800")
+
+    points = page.locator("#chart .point")
+    assert points.count() >= 2
+    points.nth(1).click()
+    page.wait_for_selector("#chart .point.selected")
+    selected = page.get_attribute("#chart .point.selected", "data-design-id")
+    assert selected == points.nth(1).get_attribute("data-design-id")
+    page.wait_for_function(
+        "id => (document.getElementById('viewer').dataset.loaded || '').includes(id)", arg=selected
+    )
+    page.wait_for_timeout(300)  # a few frames
+    pixels = canvas_pixels(page)
+    assert pixels.shape[0] > 100 and pixels.shape[1] > 100
+    colours = np.unique(pixels[..., :3].reshape(-1, 3), axis=0)
+    assert len(colours) > 50, "the 3D preview is blank"
+    blue = (pixels[..., 2].astype(int) - pixels[..., 0].astype(int)) > 60  # the part is blue
+    assert blue.mean() > 0.01
+    page.wait_for_selector("#param-table tr")
+    page.shot("selected-design")
+
+    with page.expect_download() as dl:
+        page.click("#download-stl")
+    stl_path = tmp_path / "design.stl"
+    dl.value.save_as(stl_path)
+    from stl import mesh as stl_mesh
+
+    m = stl_mesh.Mesh.from_file(str(stl_path))
+    assert len(m.vectors) > 100 and m.is_closed(exact=True)
+    assert np.all(m.max_ - m.min_ > 5)
+
+    page.select_option("#order-material", "PLA")
+    page.fill("#order-quantity", "1")
+    page.click("#place-order")
+    page.wait_for_url("**/orders/*", timeout=30_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#jobs-table td.node')].some(td => td.textContent.startsWith('demo-'))",
+        timeout=30_000,
+    )
+    page.shot("order-assigned")
+    page.wait_for_selector('body[data-order-state="done"]', timeout=45_000)
+    page.shot("order-done")
+
+
+def test_bad_value_shows_the_field_error(server, page):
+    page.goto(server + "/products/enclosure")
+    page.fill("#req-board_length", "5")
+    page.click("#generate")
+    error = page.inner_text("#req-board_length-error")
+    assert "between 20 and 250 mm" in error
+    assert page.get_attribute("#req-board_length", "aria-invalid") == "true"
+    assert page.evaluate("document.activeElement.id") == "req-board_length"
+    assert page.is_hidden("#run-panel")
+    page.shot("browser-check")
+
+    # the server's own check, shown beside the same field: widen the page's copy of the
+    # bounds so the browser lets 300 through, and the server refuses it
+    def widen(route):
+        response = route.fetch()
+        body = response.text().replace('"max": 250.0', '"max": 999.0')
+        route.fulfill(response=response, body=body)
+
+    page.route("**/products/enclosure", widen)
+    page.goto(server + "/products/enclosure")
+    page.fill("#req-board_length", "300")
+    page.click("#generate")
+    page.wait_for_function("() => document.getElementById('req-board_length-error').textContent")
+    assert "between 20 and 250 mm (got 300)" in page.inner_text("#req-board_length-error")
+    page.shot("server-check")
+
+
+def test_infeasible_requirements_explain_what_to_relax(server, page):
+    page.goto(server + "/products/enclosure")
+    page.fill("#req-load", "500")
+    page.fill("#req-max_deflection", "0.1")
+    page.click("#advanced summary")
+    page.fill("#search-evals", "300")
+    page.click("#generate")
+    page.wait_for_selector("#infeasible:not([hidden])", timeout=60_000)
+    text = page.inner_text("#infeasible")
+    assert "No design meets all your requirements" in text
+    assert "Raise allowed lid deflection to at least" in text
+    assert "Lower load on the lid to at most" in text
+    assert "lid bends more than allowed" in text
+    page.shot("infeasible")
