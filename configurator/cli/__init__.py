@@ -39,7 +39,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="configurator", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="configurator",
+        description="Generative product customization: catalogs, optimization, meshes, print farm.",
+    )
     parser.add_argument("--version", action="version", version=f"configurator {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
