@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from configurator.errors import OptimizationError
+from configurator.errors import ConfiguratorError, OptimizationError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -59,10 +59,23 @@ def map_runs(
         return []
     with dask_client(client_or_address) as client:
         futures = [
-            client.submit(task, item, pure=False, key=f"{key_prefix}-{i}-{_token()}")
+            client.submit(_captured, task, item, pure=False, key=f"{key_prefix}-{i}-{_token()}")
             for i, item in enumerate(items)
         ]
-        return client.gather(futures)
+        outcomes = client.gather(futures)
+    for ok, value in outcomes:
+        if not ok:
+            raise value
+    return [value for _, value in outcomes]
+
+
+def _captured(task: Callable[[T], R], item: T) -> tuple[bool, Any]:
+    """Run on a worker: a domain error comes back as a value (a user's mistake is not a
+    worker failure to log), anything else fails the task as usual."""
+    try:
+        return True, task(item)
+    except ConfiguratorError as exc:
+        return False, exc
 
 
 def _token() -> str:
