@@ -126,7 +126,9 @@ def run_optimization(
 
     if tracker.n_feasible == 0:
         status = "cancelled" if reason == "cancelled" else "infeasible"
-        report = _report(space, tracker, requirement_probe, seed)
+        # a cancelled run reports at once: no requirement probing after a stop request
+        probe = None if reason == "cancelled" else requirement_probe
+        report = _report(space, tracker, probe, seed)
         records: list = []
     else:
         status = "cancelled" if reason == "cancelled" else "ok"
