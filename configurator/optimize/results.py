@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from configurator.design.record import DesignRecord
 from configurator.optimize.infeasibility import InfeasibilityReport
 
 Status = Literal["ok", "infeasible", "cancelled"]
@@ -41,7 +42,7 @@ class OptimizationResult(BaseModel):
 
     status: Status
     objective_names: list[str]
-    records: list[Any] = Field(default_factory=list)
+    records: list[DesignRecord] = Field(default_factory=list)
     infeasibility: InfeasibilityReport | None = None
     stats: RunStats
 

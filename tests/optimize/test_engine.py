@@ -296,3 +296,11 @@ def test_objective_and_weight_errors_name_the_field(box_space, kwargs, field):
     with pytest.raises(RequirementsError) as exc:
         box_space(**kwargs)
     assert field in exc.value.fields
+
+
+def test_result_round_trips_through_json_and_pickle(box_space):
+    from configurator.optimize import OptimizationResult
+
+    res = run_optimization(box_space(objectives=["area", "footprint"]), evals=300, seed=0, top=3)
+    assert OptimizationResult.model_validate_json(res.model_dump_json()) == res
+    assert pickle.loads(pickle.dumps(res)) == res
