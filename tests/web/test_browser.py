@@ -210,7 +210,13 @@ def test_configure_preview_download_and_order(server, page, tmp_path):
     page.select_option("#order-material", "PLA")
     page.fill("#order-quantity", "1")
     page.click("#place-order")
-    page.wait_for_url("**/orders/*", timeout=30_000)
+    page.wait_for_function(
+        "() => location.pathname.startsWith('/orders/') || !document.getElementById('order-error')?.hidden",
+        timeout=30_000,
+    )
+    if "/orders/" not in page.url:
+        pytest.fail("the order was refused: " + page.inner_text("#order-error"))
+    page.wait_for_load_state()
     page.wait_for_function(
         "() => [...document.querySelectorAll('#jobs-table td.node')].some(td => td.textContent.startsWith('demo-'))",
         timeout=30_000,
