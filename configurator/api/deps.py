@@ -3,6 +3,10 @@
 Keys travel as ``Authorization: Bearer <key>``. Operator endpoints take the admin key
 (:data:`AdminKey`), node endpoints a node key (:data:`NodeId` resolves it to the node id).
 Missing or unknown keys → 401, a valid key of the wrong kind → 403.
+
+The dependencies are ``async`` on purpose: FastAPI runs sync dependencies in the thread
+pool, one hop each, which cost more than the check itself. Key checks are in-memory hash
+comparisons (node keys are cached after their first database lookup).
 """
 
 from __future__ import annotations
@@ -27,11 +31,11 @@ _node_scheme = HTTPBearer(
 )
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_farm(request: Request) -> FarmService:
+async def get_farm(request: Request) -> FarmService:
     return request.app.state.farm
 
 
@@ -39,14 +43,14 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 FarmDep = Annotated[FarmService, Depends(get_farm)]
 
 
-def require_admin(
+async def require_admin(
     farm: FarmDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_operator_scheme)],
 ) -> None:
     farm.check_admin(creds.credentials if creds else None)
 
 
-def require_node(
+async def require_node(
     farm: FarmDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_node_scheme)],
 ) -> str:

@@ -34,7 +34,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from configurator.errors import SettingsError
@@ -153,7 +153,10 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            parsed, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=16
+            parsed,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=16,
+            pool_reset_on_return=None,  # autocommit driver: nothing is left open to reset
         )
 
         @event.listens_for(engine, "connect")
@@ -212,6 +215,12 @@ class Store:
         if not self.is_sqlite:
             s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROUTING_LOCK_KEY})
 
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """One transaction on a bare Core connection (no ORM session): the hot paths."""
+        with self.engine.begin() as conn:
+            yield conn
+
     # -- locking reads ------------------------------------------------------------------
     def lock_job(self, s: Session, job_id: int) -> JobRow | None:
         stmt = select(JobRow).where(JobRow.id == job_id).with_for_update()
@@ -245,12 +254,19 @@ class Store:
         return s.scalars(stmt.execution_options(populate_existing=True)).first()
 
     def open_jobs(
-        self, s: Session, *, node_id: str | None = None, lock: bool = False
+        self,
+        s: Session,
+        *,
+        node_id: str | None = None,
+        node_ids: list[str] | None = None,
+        lock: bool = False,
     ) -> list[JobRow]:
-        """Assigned and printing jobs (of one node when ``node_id`` is given), by id."""
+        """Assigned and printing jobs (of one node / of some nodes when given), by id."""
         stmt = select(JobRow).where(JobRow.state.in_([JobState.ASSIGNED, JobState.PRINTING]))
         if node_id is not None:
             stmt = stmt.where(JobRow.node_id == node_id)
+        if node_ids is not None:
+            stmt = stmt.where(JobRow.node_id.in_(node_ids))
         stmt = stmt.order_by(JobRow.id)
         if lock:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from configurator import storage
@@ -136,6 +137,7 @@ class FarmService:
         self.started_at = clock()
         self._admin_hash = hash_key(admin_key) if admin_key else None
         self._node_keys: dict[str, str] = {}
+        self._sql = _sql_for(store.engine.dialect.name)
 
     # -- auth ----------------------------------------------------------------------------
     def check_admin(self, key: str | None) -> None:
@@ -316,7 +318,23 @@ class FarmService:
         self, s: Session, now: float, targets: Sequence[str] | None, *, actor: str
     ) -> int:
         state = self._farm_state(s, now)
-        rows = self.store.jobs_in_state(s, JobState.ASSIGNED, lock=True)
+        if not len(state):
+            return 0
+        # a job can only gain the margin by moving from a node whose queue ends more than
+        # the margin after the least loaded target's: load only those nodes' jobs
+        if targets is None:
+            floor = float(state.load.min())
+        else:
+            idx = [state.index[t] for t in targets if t in state.index]
+            if not idx:
+                return 0
+            floor = float(state.load[idx].min())
+        margin = self.settings.rebalance_margin_s
+        sources = [nid for nid, i in state.index.items() if state.load[i] > floor + margin]
+        if not sources:
+            return 0
+        rows = self.store.open_jobs(s, node_ids=sources, lock=True)
+        rows = [r for r in rows if r.state == JobState.ASSIGNED]
         by_id = {str(r.id): r for r in rows}
         moves = rebalance(
             state,
@@ -784,7 +802,73 @@ class FarmService:
             job, _ = self._claim_once(node_id)
         return job
 
-    def _claim_once(self, node_id: str) -> tuple[JobRow | None, bool]:
+    def _touch_fast(self, s: Connection, node_id: str, now: float):
+        """Record a sign of life of a node in service in one statement; returns its
+        (state, name, speed, materials) or None when the node is offline or unknown (the
+        caller then takes the ORM path, which handles coming back and 401)."""
+        return s.execute(self._sql.touch, {"nid": node_id, "t_now": now}).first()
+
+    def _event_fast(
+        self,
+        s: Connection,
+        now: float,
+        kind: str,
+        reason: str,
+        *,
+        actor: str,
+        job_id=None,
+        node_id=None,
+        data=None,
+    ) -> None:
+        s.execute(
+            self._sql.event,
+            {
+                "at": now,
+                "job_id": job_id,
+                "node_id": node_id,
+                "actor": actor,
+                "kind": kind,
+                "reason": reason,
+                "data": data,
+            },
+        )
+
+    def _claim_once(self, node_id: str) -> tuple[Any, bool]:
+        """Hot path in SQL Core with prebuilt statements: touch the node, then return its
+        printing job or atomically start the head of its queue."""
+        now = self.clock()
+        with self.store.connection() as s:
+            node = self._touch_fast(s, node_id, now)
+            if node is not None:
+                if node.state not in ACCEPTING_STATES and node.state != NodeState.DRAINING:
+                    return None, False
+                head = s.execute(self._sql.head, {"nid": node_id}).first()
+                if head is not None and head.state == JobState.PRINTING:
+                    return head, False
+                if node.state not in ACCEPTING_STATES:
+                    return None, False
+                if head is None:
+                    if node.state != NodeState.IDLE:
+                        s.execute(
+                            self._sql.node_state, {"nid": node_id, "t_state": NodeState.IDLE.value}
+                        )
+                    return None, True
+                job = s.execute(
+                    self._sql.start,
+                    {"jid": head.id, "t_now": now, "t_finish": now + head.est_seconds / node.speed},
+                ).first()
+                if node.state != NodeState.PRINTING:
+                    s.execute(
+                        self._sql.node_state, {"nid": node_id, "t_state": NodeState.PRINTING.value}
+                    )
+                self._event_fast(
+                    s, now, "claimed", f"attempt {job.attempts + 1}",
+                    actor=f"node:{node.name}", job_id=job.id, node_id=node_id,
+                )  # fmt: skip
+                return job, False
+        return self._claim_once_slow(node_id)
+
+    def _claim_once_slow(self, node_id: str) -> tuple[JobRow | None, bool]:
         now = self.clock()
         with self.store.transaction() as s:
             node = self._agent_node(s, node_id)
@@ -846,7 +930,61 @@ class FarmService:
     def complete(
         self, node_id: str, job_id: int, *, actual_seconds: float, grams_used: float
     ) -> JobRow:
-        """Mark the node's printing job done (idempotent: repeating it changes nothing)."""
+        """Mark the node's printing job done (idempotent: repeating it changes nothing).
+
+        Hot path in SQL Core (one short transaction); an offline node goes the ORM way.
+        Finishing early with work queued elsewhere triggers a rebalance towards this node.
+        """
+        now = self.clock()
+        with self.store.connection() as s:
+            node = self._touch_fast(s, node_id, now)
+            if node is not None:
+                done = s.execute(
+                    self._sql.done,
+                    {
+                        "jid": job_id,
+                        "nid": node_id,
+                        "t_now": now,
+                        "t_actual": actual_seconds,
+                        "t_used": grams_used,
+                    },
+                ).first()
+                if done is None:  # not this node's printing job: say why
+                    job = s.execute(self._sql.job_for_update, {"jid": job_id}).first()
+                    if job is None:
+                        raise NotFoundError(f"job {job_id} not found")
+                    if job.node_id != node_id:
+                        raise ForbiddenError(f"job {job_id} is not this node's")
+                    if job.state == JobState.DONE:
+                        return job  # a retried report: no effect
+                    raise ConflictError(f"job {job_id} is {job.state}, not printing")
+                margin = self.settings.rebalance_margin_s
+                early = done.est_finish is not None and now < done.est_finish - margin
+                job = done
+                mats = dict(node.materials or {})
+                if job.material in mats:
+                    mats[job.material] = max(mats[job.material] - grams_used, 0.0)
+                s.execute(self._sql.node_done, {"nid": node_id, "t_mats": mats})
+                self._event_fast(
+                    s, now, "completed", f"{actual_seconds:.0f} s, {grams_used:.1f} g",
+                    actor=f"node:{node.name}", job_id=job_id, node_id=node_id,
+                    data={"actual_seconds": actual_seconds, "grams_used": grams_used},
+                )  # fmt: skip
+                elsewhere = early and s.execute(self._sql.elsewhere, {"nid": node_id}).first()
+        if node is None:
+            return self._complete_slow(
+                node_id, job_id, actual_seconds=actual_seconds, grams_used=grams_used
+            )
+        if elsewhere:
+            with self._tx(routing=True) as s:
+                nd = self._node(s, node_id)
+                if nd.state in ACCEPTING_STATES:
+                    self._rebalance(s, now, [nd.id], actor="router")
+        return done
+
+    def _complete_slow(
+        self, node_id: str, job_id: int, *, actual_seconds: float, grams_used: float
+    ) -> JobRow:
         now = self.clock()
         with self.store.transaction() as s:
             node = self._agent_node(s, node_id)
@@ -1033,3 +1171,69 @@ def ensure_demo_nodes(
                 label="demo",
             )
     return out
+
+
+class _Statements:
+    """SQL of the agent hot paths (claim, complete) as prebuilt text statements with typed
+    parameters and result columns: SQLAlchemy's per-execution cost for a text statement is
+    a fraction of a composed ``select``/``update``. One instance per dialect (PostgreSQL
+    adds ``FOR UPDATE [SKIP LOCKED]``; SQLite's ``BEGIN IMMEDIATE`` already serializes)."""
+
+    def __init__(self, dialect: str) -> None:
+        from sqlalchemy import JSON, Boolean, Float, Integer, String, Text, bindparam, text
+
+        pg = dialect == "postgresql"
+        lock = " FOR UPDATE" if pg else ""
+        skip = " FOR UPDATE SKIP LOCKED" if pg else ""
+        job_cols = {
+            c.name: c.type for c in JobRow.__table__.columns
+        }  # typed results (booleans, floats)
+        cols = ", ".join(job_cols)
+        del Boolean, Float, Integer, String, Text
+
+        def jobs(sql: str):
+            return text(sql).columns(**job_cols)
+
+        self.touch = text(
+            "UPDATE farm_nodes SET last_heartbeat = :t_now WHERE id = :nid "
+            "AND state NOT IN ('offline', 'removed') RETURNING state, name, speed, materials"
+        ).columns(materials=JSON)
+        self.head = jobs(
+            f"SELECT {cols} FROM farm_jobs WHERE node_id = :nid AND state IN ('printing', 'assigned') "
+            "ORDER BY CASE WHEN state = 'printing' THEN 0 ELSE 1 END, priority DESC, "
+            f"CASE WHEN deadline IS NULL THEN 1 ELSE 0 END, deadline, id LIMIT 1{skip}"
+        )
+        self.start = jobs(
+            "UPDATE farm_jobs SET state = 'printing', started_at = :t_now, updated_at = :t_now, "
+            "progress_pct = NULL, seconds_left = NULL, progress_at = NULL, est_finish = :t_finish "
+            f"WHERE id = :jid AND state = 'assigned' RETURNING {cols}"
+        )
+        self.node_state = text("UPDATE farm_nodes SET state = :t_state WHERE id = :nid")
+        self.event = text(
+            "INSERT INTO farm_events (at, job_id, node_id, actor, kind, reason, data) "
+            "VALUES (:at, :job_id, :node_id, :actor, :kind, :reason, :data)"
+        ).bindparams(bindparam("data", type_=JSON))
+        self.job_for_update = jobs(f"SELECT {cols} FROM farm_jobs WHERE id = :jid{lock}")
+        self.done = jobs(
+            "UPDATE farm_jobs SET state = 'done', finished_at = :t_now, updated_at = :t_now, "
+            "actual_seconds = :t_actual, grams_used = :t_used, progress_pct = 100.0, "
+            "seconds_left = 0.0 WHERE id = :jid AND node_id = :nid AND state = 'printing' "
+            f"RETURNING {cols}"
+        )
+        # the node stays 'printing' until its next claim finds nothing (agents claim right
+        # after completing, so a steady cycle writes the node row once per request)
+        self.node_done = text(
+            "UPDATE farm_nodes SET materials = :t_mats WHERE id = :nid"
+        ).bindparams(bindparam("t_mats", type_=JSON))
+        self.elsewhere = text(
+            "SELECT id FROM farm_jobs WHERE state = 'assigned' AND node_id <> :nid LIMIT 1"
+        )
+
+
+_STATEMENTS: dict[str, _Statements] = {}
+
+
+def _sql_for(dialect: str) -> _Statements:
+    if dialect not in _STATEMENTS:
+        _STATEMENTS[dialect] = _Statements(dialect)
+    return _STATEMENTS[dialect]

@@ -8,8 +8,21 @@ from configurator.farm.demo import box_stl
 from tests.api.conftest import ADMIN
 
 STL = box_stl(30, 20, 10)
-NODE = {"name": "n1", "technology": "FDM", "build_volume": [200, 200, 200], "materials": {"PLA": 1000}}
-JOB_FIELDS = {"design_id": "d1", "material": "PLA", "bbox_x": "30", "bbox_y": "20", "bbox_z": "10", "est_seconds": "600", "grams": "12"}
+NODE = {
+    "name": "n1",
+    "technology": "FDM",
+    "build_volume": [200, 200, 200],
+    "materials": {"PLA": 1000},
+}
+JOB_FIELDS = {
+    "design_id": "d1",
+    "material": "PLA",
+    "bbox_x": "30",
+    "bbox_y": "20",
+    "bbox_z": "10",
+    "est_seconds": "600",
+    "grams": "12",
+}
 
 
 @pytest.fixture
@@ -53,8 +66,16 @@ def node_calls(job_id):
         ("POST", "/api/v1/farm/agent/heartbeat", {"json": {"state": "printing"}}),
         ("POST", "/api/v1/farm/agent/claim", {}),
         ("GET", f"/api/v1/farm/agent/jobs/{job_id}/file", {}),
-        ("POST", f"/api/v1/farm/agent/jobs/{job_id}/progress", {"json": {"percent": 10, "seconds_left": 500}}),
-        ("POST", f"/api/v1/farm/agent/jobs/{job_id}/complete", {"json": {"actual_seconds": 550, "grams_used": 11}}),
+        (
+            "POST",
+            f"/api/v1/farm/agent/jobs/{job_id}/progress",
+            {"json": {"percent": 10, "seconds_left": 500}},
+        ),
+        (
+            "POST",
+            f"/api/v1/farm/agent/jobs/{job_id}/complete",
+            {"json": {"actual_seconds": 550, "grams_used": 11}},
+        ),
         ("POST", f"/api/v1/farm/agent/jobs/{job_id}/fail", {"json": {"reason": "x"}}),
     ]
 
@@ -85,19 +106,39 @@ def test_operator_endpoints_work_with_the_admin_key(live, farm):
 
 def test_node_endpoints_work_with_the_node_key(farm):
     owner, job_id = farm["owner"], farm["job"]["id"]
-    assert owner.post("/api/v1/farm/agent/heartbeat", json={"state": "printing"}).json()["node"]["state"] == "printing"
-    assert owner.post("/api/v1/farm/agent/claim").json()["job"]["id"] == job_id  # already printing it
+    assert (
+        owner.post("/api/v1/farm/agent/heartbeat", json={"state": "printing"}).json()["node"][
+            "state"
+        ]
+        == "printing"
+    )
+    assert (
+        owner.post("/api/v1/farm/agent/claim").json()["job"]["id"] == job_id
+    )  # already printing it
     r = owner.get(f"/api/v1/farm/agent/jobs/{job_id}/file")
     assert r.content == STL and r.headers["content-type"] == "model/stl"
-    assert owner.post(f"/api/v1/farm/agent/jobs/{job_id}/progress", json={"percent": 50, "seconds_left": 300}).json()["progress_pct"] == 50
+    assert (
+        owner.post(
+            f"/api/v1/farm/agent/jobs/{job_id}/progress", json={"percent": 50, "seconds_left": 300}
+        ).json()["progress_pct"]
+        == 50
+    )
     body = {"actual_seconds": 580.5, "grams_used": 11.5}
     first = owner.post(f"/api/v1/farm/agent/jobs/{job_id}/complete", json=body)
     again = owner.post(f"/api/v1/farm/agent/jobs/{job_id}/complete", json=body)
     assert first.status_code == again.status_code == 200 and again.json()["state"] == "done"
-    assert owner.post(f"/api/v1/farm/agent/jobs/{job_id}/fail", json={"reason": "late"}).status_code == 409
+    assert (
+        owner.post(f"/api/v1/farm/agent/jobs/{job_id}/fail", json={"reason": "late"}).status_code
+        == 409
+    )
     assert owner.post("/api/v1/farm/agent/claim").status_code == 204
     detail = farm["admin"].get(f"/api/v1/farm/jobs/{job_id}").json()
-    assert detail["actual_seconds"] == 580.5 and [e["kind"] for e in detail["events"]] == ["submitted", "assigned", "claimed", "completed"]
+    assert detail["actual_seconds"] == 580.5 and [e["kind"] for e in detail["events"]] == [
+        "submitted",
+        "assigned",
+        "claimed",
+        "completed",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -129,18 +170,24 @@ def test_node_registration_validation_names_the_field(farm, path, body, field):
     ],
 )
 def test_job_submission_validation_names_the_field(farm, override, file, field):
-    r = farm["admin"].post("/api/v1/farm/jobs", files={"file": file}, data={**JOB_FIELDS, **override})
+    r = farm["admin"].post(
+        "/api/v1/farm/jobs", files={"file": file}, data={**JOB_FIELDS, **override}
+    )
     assert r.status_code == 422
     assert [d["loc"][-1] for d in r.json()["detail"]] == [field]
 
 
 def test_agent_reports_are_validated(farm):
     owner, job_id = farm["owner"], farm["job"]["id"]
-    r = owner.post(f"/api/v1/farm/agent/jobs/{job_id}/progress", json={"percent": 140, "seconds_left": 5})
+    r = owner.post(
+        f"/api/v1/farm/agent/jobs/{job_id}/progress", json={"percent": 140, "seconds_left": 5}
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "percent"
     r = owner.post("/api/v1/farm/agent/heartbeat", json={"state": "offline"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "state"
-    r = owner.post(f"/api/v1/farm/agent/jobs/{job_id}/complete", json={"actual_seconds": 0, "grams_used": 1})
+    r = owner.post(
+        f"/api/v1/farm/agent/jobs/{job_id}/complete", json={"actual_seconds": 0, "grams_used": 1}
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "actual_seconds"
 
 
@@ -150,6 +197,15 @@ def test_status_and_openapi_examples(live, farm):
     busy = next(n for n in st["nodes"] if n["node"]["id"] == farm["job"]["node_id"])
     assert busy["queue"] == [farm["job"]["id"]] and busy["load_s"] == pytest.approx(600, abs=5)
     spec = live.client().get("/openapi.json").json()
-    for name in ("NodeCreate", "NodeRegistered", "JobPublic", "FarmStatus", "Heartbeat", "Progress", "Complete", "Fail"):
+    for name in (
+        "NodeCreate",
+        "NodeRegistered",
+        "JobPublic",
+        "FarmStatus",
+        "Heartbeat",
+        "Progress",
+        "Complete",
+        "Fail",
+    ):
         assert spec["components"]["schemas"][name].get("examples"), name
     assert {"OperatorKey", "NodeKey"} <= set(spec["components"]["securitySchemes"])

@@ -25,6 +25,12 @@ MaterialName = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Z
 Size = Annotated[float, Field(gt=0, le=10_000, description="mm")]
 
 
+def _json(model: BaseModel, status_code: int = 200) -> Response:
+    """Serialize once (the hot agent endpoints): returning a Response skips FastAPI's
+    second validation pass against ``response_model``, which stays for the OpenAPI schema."""
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
+
+
 def _ts(t: float | None) -> datetime | None:
     return None if t is None else datetime.fromtimestamp(t, tz=UTC)
 
@@ -517,13 +523,13 @@ def farm_status(
 
 # -- node agents --------------------------------------------------------------------------
 @router.post("/agent/heartbeat", response_model=HeartbeatReply)
-def heartbeat(
-    body: Heartbeat, farm: FarmDep, settings: SettingsDep, node_id: NodeId
-) -> HeartbeatReply:
+def heartbeat(body: Heartbeat, farm: FarmDep, settings: SettingsDep, node_id: NodeId) -> Response:
     """The calling node is alive, in ``state``, with ``materials`` loaded."""
     node = farm.heartbeat(node_id, state=body.state, materials=body.materials)
-    return HeartbeatReply(
-        node=NodePublic.of(node), heartbeat_interval_s=settings.heartbeat_timeout_s / 3
+    return _json(
+        HeartbeatReply(
+            node=NodePublic.of(node), heartbeat_interval_s=settings.heartbeat_timeout_s / 3
+        )
     )
 
 
@@ -532,12 +538,14 @@ def heartbeat(
     response_model=ClaimedJob,
     responses={204: {"description": "nothing to print"}},
 )
-def claim(farm: FarmDep, node_id: NodeId) -> ClaimedJob | Response:
+def claim(farm: FarmDep, node_id: NodeId) -> Response:
     """Take the next job of the calling node's queue (or the one it is printing); 204 if none."""
     job = farm.claim(node_id)
     if job is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
-    return ClaimedJob(job=JobPublic.of(job), file_url=f"/api/v1/farm/agent/jobs/{job.id}/file")
+    return _json(
+        ClaimedJob(job=JobPublic.of(job), file_url=f"/api/v1/farm/agent/jobs/{job.id}/file")
+    )
 
 
 @router.get(
@@ -555,20 +563,21 @@ def job_file(job_id: int, farm: FarmDep, node_id: NodeId) -> FileResponse:
 
 
 @router.post("/agent/jobs/{job_id}/progress", response_model=JobPublic)
-def progress(job_id: int, body: Progress, farm: FarmDep, node_id: NodeId) -> JobPublic:
-    return JobPublic.of(
-        farm.progress(node_id, job_id, percent=body.percent, seconds_left=body.seconds_left)
+def progress(job_id: int, body: Progress, farm: FarmDep, node_id: NodeId) -> Response:
+    return _json(
+        JobPublic.of(
+            farm.progress(node_id, job_id, percent=body.percent, seconds_left=body.seconds_left)
+        )
     )
 
 
 @router.post("/agent/jobs/{job_id}/complete", response_model=JobPublic)
-def complete(job_id: int, body: Complete, farm: FarmDep, node_id: NodeId) -> JobPublic:
+def complete(job_id: int, body: Complete, farm: FarmDep, node_id: NodeId) -> Response:
     """The job printed; repeating this report is harmless."""
-    return JobPublic.of(
-        farm.complete(
-            node_id, job_id, actual_seconds=body.actual_seconds, grams_used=body.grams_used
-        )
+    job = farm.complete(
+        node_id, job_id, actual_seconds=body.actual_seconds, grams_used=body.grams_used
     )
+    return _json(JobPublic.of(job))
 
 
 @router.post("/agent/jobs/{job_id}/fail", response_model=JobPublic)
