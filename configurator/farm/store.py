@@ -14,9 +14,12 @@ The schema is created by Alembic (``configurator/farm/migrations``, version tabl
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -34,7 +37,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from configurator.errors import SettingsError
@@ -216,10 +219,24 @@ class Store:
             s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROUTING_LOCK_KEY})
 
     @contextmanager
-    def connection(self) -> Iterator[Connection]:
-        """One transaction on a bare Core connection (no ORM session): the hot paths."""
-        with self.engine.begin() as conn:
-            yield conn
+    def raw_transaction(self) -> Iterator[RawTransaction]:
+        """One transaction straight on the pooled DBAPI connection (``BEGIN IMMEDIATE`` on
+        SQLite): the agent hot paths, where SQLAlchemy's per-statement cost would be most of
+        the work. Statements are plain SQL with ``:name`` parameters (see
+        :class:`RawTransaction`)."""
+        raw = self.engine.raw_connection()
+        cur = raw.cursor()
+        try:
+            if self.is_sqlite:
+                cur.execute("BEGIN IMMEDIATE")
+            yield RawTransaction(cur, postgres=not self.is_sqlite)
+            raw.commit()
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            cur.close()
+            raw.close()
 
     # -- locking reads ------------------------------------------------------------------
     def lock_job(self, s: Session, job_id: int) -> JobRow | None:
@@ -312,6 +329,54 @@ class Store:
     def printing_jobs(self, s: Session) -> list[JobRow]:
         stmt = select(JobRow).where(JobRow.state == JobState.PRINTING)
         return list(s.scalars(stmt))
+
+
+_PARAM = re.compile(r"(?<!:):(\w+)")
+JSON_COLUMNS = frozenset({"materials", "data"})
+
+
+class RawRow(SimpleNamespace):
+    """A result row with attribute access (JSON columns decoded, like an ORM row)."""
+
+
+class _RawResult:
+    def __init__(self, cur: Any):
+        self._cur = cur
+
+    def first(self) -> RawRow | None:
+        if self._cur.description is None:
+            return None
+        row = self._cur.fetchone()
+        if row is None:
+            return None
+        out = {}
+        for d, v in zip(self._cur.description, row, strict=True):
+            if d[0] in JSON_COLUMNS and isinstance(v, str):
+                v = json.loads(v)
+            out[d[0]] = v
+        return RawRow(**out)
+
+
+class RawTransaction:
+    """``execute(sql, params)`` on a DBAPI cursor. ``sql`` uses ``:name`` parameters,
+    rewritten to ``%(name)s`` for psycopg once per statement text; dict/list parameters
+    are sent as JSON text."""
+
+    _pg_sql: dict[str, str] = {}
+
+    def __init__(self, cur: Any, *, postgres: bool):
+        self._cur = cur
+        self._pg = postgres
+
+    def execute(self, sql: str, params: dict[str, Any]) -> _RawResult:
+        if self._pg:
+            conv = self._pg_sql.get(sql)
+            if conv is None:
+                conv = self._pg_sql[sql] = _PARAM.sub(r"%(\1)s", sql)
+            sql = conv
+        params = {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in params.items()}
+        self._cur.execute(sql, params)
+        return _RawResult(self._cur)
 
 
 # -- row -> snapshot ------------------------------------------------------------------------

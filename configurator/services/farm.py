@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from configurator import storage
@@ -50,6 +49,7 @@ from configurator.farm.store import (
     EventRow,
     JobRow,
     NodeRow,
+    RawTransaction,
     Store,
     job_snapshot,
     node_snapshot,
@@ -802,7 +802,7 @@ class FarmService:
             job, _ = self._claim_once(node_id)
         return job
 
-    def _touch_fast(self, s: Connection, node_id: str, now: float):
+    def _touch_fast(self, s: RawTransaction, node_id: str, now: float):
         """Record a sign of life of a node in service in one statement; returns its
         (state, name, speed, materials) or None when the node is offline or unknown (the
         caller then takes the ORM path, which handles coming back and 401)."""
@@ -810,7 +810,7 @@ class FarmService:
 
     def _event_fast(
         self,
-        s: Connection,
+        s: RawTransaction,
         now: float,
         kind: str,
         reason: str,
@@ -837,7 +837,7 @@ class FarmService:
         """Hot path in SQL Core with prebuilt statements: touch the node, then return its
         printing job or atomically start the head of its queue."""
         now = self.clock()
-        with self.store.connection() as s:
+        with self.store.raw_transaction() as s:
             node = self._touch_fast(s, node_id, now)
             if node is not None:
                 if node.state not in ACCEPTING_STATES and node.state != NodeState.DRAINING:
@@ -936,7 +936,7 @@ class FarmService:
         Finishing early with work queued elsewhere triggers a rebalance towards this node.
         """
         now = self.clock()
-        with self.store.connection() as s:
+        with self.store.raw_transaction() as s:
             node = self._touch_fast(s, node_id, now)
             if node is not None:
                 done = s.execute(
@@ -1174,47 +1174,36 @@ def ensure_demo_nodes(
 
 
 class _Statements:
-    """SQL of the agent hot paths (claim, complete) as prebuilt text statements with typed
-    parameters and result columns: SQLAlchemy's per-execution cost for a text statement is
-    a fraction of a composed ``select``/``update``. One instance per dialect (PostgreSQL
-    adds ``FOR UPDATE [SKIP LOCKED]``; SQLite's ``BEGIN IMMEDIATE`` already serializes)."""
+    """SQL of the agent hot paths (claim, complete), run through
+    :meth:`Store.raw_transaction`. PostgreSQL adds ``FOR UPDATE [SKIP LOCKED]``; on SQLite
+    ``BEGIN IMMEDIATE`` already serializes writers."""
 
     def __init__(self, dialect: str) -> None:
-        from sqlalchemy import JSON, Boolean, Float, Integer, String, Text, bindparam, text
-
         pg = dialect == "postgresql"
         lock = " FOR UPDATE" if pg else ""
         skip = " FOR UPDATE SKIP LOCKED" if pg else ""
-        job_cols = {
-            c.name: c.type for c in JobRow.__table__.columns
-        }  # typed results (booleans, floats)
-        cols = ", ".join(job_cols)
-        del Boolean, Float, Integer, String, Text
-
-        def jobs(sql: str):
-            return text(sql).columns(**job_cols)
-
-        self.touch = text(
+        cols = ", ".join(c.name for c in JobRow.__table__.columns)
+        self.touch = (
             "UPDATE farm_nodes SET last_heartbeat = :t_now WHERE id = :nid "
             "AND state NOT IN ('offline', 'removed') RETURNING state, name, speed, materials"
-        ).columns(materials=JSON)
-        self.head = jobs(
+        )
+        self.head = (
             f"SELECT {cols} FROM farm_jobs WHERE node_id = :nid AND state IN ('printing', 'assigned') "
             "ORDER BY CASE WHEN state = 'printing' THEN 0 ELSE 1 END, priority DESC, "
             f"CASE WHEN deadline IS NULL THEN 1 ELSE 0 END, deadline, id LIMIT 1{skip}"
         )
-        self.start = jobs(
+        self.start = (
             "UPDATE farm_jobs SET state = 'printing', started_at = :t_now, updated_at = :t_now, "
             "progress_pct = NULL, seconds_left = NULL, progress_at = NULL, est_finish = :t_finish "
             f"WHERE id = :jid AND state = 'assigned' RETURNING {cols}"
         )
-        self.node_state = text("UPDATE farm_nodes SET state = :t_state WHERE id = :nid")
-        self.event = text(
+        self.node_state = "UPDATE farm_nodes SET state = :t_state WHERE id = :nid"
+        self.event = (
             "INSERT INTO farm_events (at, job_id, node_id, actor, kind, reason, data) "
             "VALUES (:at, :job_id, :node_id, :actor, :kind, :reason, :data)"
-        ).bindparams(bindparam("data", type_=JSON))
-        self.job_for_update = jobs(f"SELECT {cols} FROM farm_jobs WHERE id = :jid{lock}")
-        self.done = jobs(
+        )
+        self.job_for_update = f"SELECT {cols} FROM farm_jobs WHERE id = :jid{lock}"
+        self.done = (
             "UPDATE farm_jobs SET state = 'done', finished_at = :t_now, updated_at = :t_now, "
             "actual_seconds = :t_actual, grams_used = :t_used, progress_pct = 100.0, "
             "seconds_left = 0.0 WHERE id = :jid AND node_id = :nid AND state = 'printing' "
@@ -1222,10 +1211,8 @@ class _Statements:
         )
         # the node stays 'printing' until its next claim finds nothing (agents claim right
         # after completing, so a steady cycle writes the node row once per request)
-        self.node_done = text(
-            "UPDATE farm_nodes SET materials = :t_mats WHERE id = :nid"
-        ).bindparams(bindparam("t_mats", type_=JSON))
-        self.elsewhere = text(
+        self.node_done = "UPDATE farm_nodes SET materials = :t_mats WHERE id = :nid"
+        self.elsewhere = (
             "SELECT id FROM farm_jobs WHERE state = 'assigned' AND node_id <> :nid LIMIT 1"
         )
 
