@@ -267,3 +267,20 @@ def test_infeasible_requirements_explain_what_to_relax(server, page):
     assert "Lower load on the lid to at most" in text
     assert "lid bends more than allowed" in text
     page.shot("infeasible")
+
+
+def test_farm_dashboard_with_the_admin_key(server, page):
+    page.goto(server + "/farm")
+    page.fill("#admin-key", "wrong-key")
+    page.click("#key-form button")
+    page.wait_for_function("() => document.getElementById('admin-key-error').textContent")
+    assert page.is_hidden("#dashboard")
+    page.fill("#admin-key", "browser-admin")
+    page.click("#key-form button")
+    page.wait_for_selector("#dashboard:not([hidden])")
+    page.wait_for_selector("#nodes .node")
+    names = page.locator("#nodes .node h3").all_inner_texts()
+    assert len(names) == 2 and all(n.startswith("demo-") for n in names)
+    page.wait_for_function("() => document.querySelectorAll('#load-chart polyline').length == 2")
+    assert page.locator("#events li").count() > 0
+    page.shot("dashboard")

@@ -76,7 +76,7 @@ function svg(tag, attrs = {}, text) {
 const COLORS = ["#2a6fdb", "#e0662b", "#1d9a5b", "#9b4dca", "#c9a227", "#d6336c", "#0b8a8a", "#6c757d"];
 
 function renderLoadChart() {
-  const W = 640, H = 220, M = { l: 44, r: 12, t: 10, b: 28 };
+  const W = 1000, H = 260, M = { l: 48, r: 12, t: 10, b: 28 };
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": "Load per printer over time, hours" });
   const ids = [...new Set(history.flatMap((h) => Object.keys(h.loads)))];
   const t0 = history.length ? history[0].t : 0, t1 = history.length ? history[history.length - 1].t : 1;
