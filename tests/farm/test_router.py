@@ -312,3 +312,61 @@ def test_incremental_load_matches_resum_after_many_decisions():
     for k, nd in enumerate(sorted(nodes, key=lambda n: n.id)):
         expect = nd.busy_s + sum(j.est_seconds for j, nid in placed if nid == nd.id) / nd.speed
         assert s.load[k] == pytest.approx(expect)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n_nodes=st.integers(1, 12),
+    n_jobs=st.integers(1, 30),
+)
+def test_least_loaded_matches_brute_force_earliest_finish(seed, n_nodes, n_jobs):
+    """Against a from-scratch model: loads re-summed, capability re-derived per decision."""
+    rng = np.random.default_rng(seed)
+    nodes = [
+        node(
+            f"n{i:02d}",
+            tech=[FDM, SLA][int(rng.integers(2))],
+            bv=tuple(float(v) for v in rng.uniform(50, 300, 3)),
+            mats={"PLA": float(rng.uniform(0, 500)), "RESIN": float(rng.uniform(0, 500))},
+            speed=float(rng.uniform(0.5, 2)),
+            busy=float(rng.uniform(0, 500)),
+        )
+        for i in range(n_nodes)
+    ]
+    s, pol = FarmState(nodes), make_policy("least-loaded")
+    placed: dict[str, list[JobSnapshot]] = {n.id: [] for n in nodes}
+    for k in range(n_jobs):
+        mat = ["PLA", "RESIN"][int(rng.integers(2))]
+        j = job(f"j{k}", material=mat, tech=FDM if mat == "PLA" else SLA, est=float(rng.uniform(10, 900)),
+                grams=float(rng.uniform(1, 120)), bbox=tuple(float(v) for v in rng.uniform(10, 200, 3)))  # fmt: skip
+        best, best_t = None, math.inf
+        for n in sorted(nodes, key=lambda n: n.id):
+            used = sum(x.grams for x in placed[n.id] if x.material == j.material)
+            fits = bool(
+                footprint_fits(
+                    j.bbox[0],
+                    j.bbox[1],
+                    np.array([n.build_volume[0]]),
+                    np.array([n.build_volume[1]]),
+                )[0]
+            )
+            if (
+                n.technology != j.technology
+                or n.materials[j.material] - used < j.grams
+                or j.bbox[2] > n.build_volume[2]
+                or not fits
+            ):
+                continue
+            t = (
+                n.busy_s
+                + sum(x.est_seconds for x in placed[n.id]) / n.speed
+                + j.est_seconds / n.speed
+            )
+            if t < best_t - 1e-9:
+                best, best_t = n.id, t
+        a = route(s, j, pol, now=0.0)
+        assert a.node_id == best
+        if best is not None:
+            assert a.finish_at == pytest.approx(best_t)
+            placed[best].append(j)
