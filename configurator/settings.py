@@ -45,7 +45,8 @@ class Settings(BaseSettings):
 
     # pricing (see README "Prices")
     machine_rate_per_hour: dict[str, float] = Field(
-        default_factory=lambda: {"FDM": 2.0, "SLA": 4.0, "SLS": 8.0}
+        default_factory=lambda: {"FDM": 2.0, "SLA": 4.0, "SLS": 8.0, "SLM": 40.0},
+        description="currency units per machine hour, per node technology (docs/estimate.md)",
     )
     setup_cost: float = Field(default=3.0, ge=0)
 
