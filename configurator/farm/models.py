@@ -22,6 +22,7 @@ class Technology(StrEnum):
     FDM = "FDM"
     SLA = "SLA"
     SLS = "SLS"
+    SLM = "SLM"  # metal laser powder-bed fusion (implants)
 
 
 class NodeState(StrEnum):
