@@ -27,7 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--require", metavar="NAME=VALUE", help="a requirement (default: catalog's)", **many
     )
     p.add_argument("--lock", metavar="NAME=VALUE", help="fix a parameter", **many)
-    p.add_argument("--bound", metavar="NAME=LO:HI", help="narrow a parameter's range", **many)
+    p.add_argument(
+        "--bound",
+        "--bounds",
+        dest="bound",
+        metavar="NAME=LO:HI",
+        help="narrow a parameter's range",
+        **many,
+    )
     p.add_argument("--objective", metavar="NAME", help="objective(s) to optimize", **many)
     p.add_argument(
         "--weights",

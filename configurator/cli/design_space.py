@@ -25,7 +25,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("catalog", metavar="CATALOG", help="catalog id or path to a catalog YAML file")
     p.add_argument("--require", nargs="+", action="extend", default=[], metavar="NAME=VALUE")
     p.add_argument("--lock", nargs="+", action="extend", default=[], metavar="NAME=VALUE")
-    p.add_argument("--bounds", nargs="+", action="extend", default=[], metavar="NAME=LOW:HIGH")
+    p.add_argument(
+        "--bounds",
+        "--bound",
+        dest="bounds",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="NAME=LOW:HIGH",
+    )
     p.add_argument("--objective", nargs="+", action="extend", default=None, metavar="NAME")
     p.add_argument("--material", default=None, metavar="M", help="fix the material")
     p.add_argument("--json", action="store_true", help="machine-readable output")
