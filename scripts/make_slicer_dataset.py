@@ -3,12 +3,13 @@
 
 For every catalog in ``catalogs/`` (``--per-catalog`` designs each, seeded): draw random
 requirements inside their bounds and a catalog material, build a DesignSpace, draw random
-parameter vectors and keep the first feasible one, generate its part meshes, and slice each
-part with every bundled FDM profile (``configurator/estimate/data/profiles``: base + PLA,
+parameter vectors and keep a random feasible one, build its checked meshes with the geometry
+service, lay its parts out on one plate (as the farm prints a piece) and slice the plate
+with every bundled FDM profile (``configurator/estimate/data/profiles``: base + PLA,
 PETG, ABS). ``--primitives N`` adds N seeded simple solids (boxes, cylinders, tubes, cups,
 inverted cones, spheres, tables) for coverage outside the catalogs' shapes.
 
-Every part is sliced with every profile, whatever material the design was sampled with: the
+Every design is sliced with every profile, whatever material the design was sampled with: the
 estimator is per slicer profile, and a catalog material without a profile (e.g. Ti-6Al-4V
 for the bone plate) is estimated with a stand-in profile (docs/estimate.md).
 
@@ -62,9 +63,14 @@ def _sample_requirement(param: Any, rng: np.random.Generator) -> Any:
 def catalog_parts(
     catalog: Any, *, n_designs: int, seed: int, tries: int = 40, pop: int = 64
 ) -> list[dict[str, Any]]:
-    """``n_designs`` feasible seeded designs of ``catalog`` -> one dict per part mesh."""
+    """``n_designs`` feasible seeded designs of ``catalog`` -> one dict per design.
+
+    The mesh is the whole design as the farm prints one piece: every part on one plate,
+    side by side (:func:`configurator.services.estimate.plate_mesh`).
+    """
     from configurator.design.space import DesignSpace
-    from configurator.geometry.registry import generate
+    from configurator.services.estimate import plate_mesh
+    from configurator.services.geometry import build_design
 
     rng = np.random.default_rng(
         [seed, int(hashlib.sha256(catalog.id.encode()).hexdigest()[:8], 16)]
@@ -88,24 +94,23 @@ def catalog_parts(
         if len(feasible) == 0:
             continue
         x = X[feasible[int(rng.integers(len(feasible)))]]
-        design_id = space.record(x).design_id
-        try:
-            meshes = generate(catalog.generator, space.values(x), design_id=design_id)
+        record = space.record(x)
+        try:  # the checked meshes the farm would print
+            parts = build_design(catalog, record, check=True)
         except ConfiguratorError as exc:
-            print(f"dataset: {catalog.id}: generator failed ({exc}); skipped", file=sys.stderr)
+            print(f"dataset: {catalog.id}: design skipped ({exc})", file=sys.stderr)
             continue
-        for part in sorted(meshes):
-            out.append(
-                {
-                    "source": "catalog",
-                    "catalog": catalog.id,
-                    "design_id": design_id,
-                    "part": part,
-                    "group": f"{catalog.id}:{design_id}",
-                    "design_material": material,
-                    "mesh": meshes[part],
-                }
-            )
+        out.append(
+            {
+                "source": "catalog",
+                "catalog": catalog.id,
+                "design_id": record.design_id,
+                "part": "+".join(parts.meshes),
+                "group": f"{catalog.id}:{record.design_id}",
+                "design_material": material,
+                "mesh": plate_mesh(parts.meshes),
+            }
+        )
         designs += 1
     if designs < n_designs:
         print(

@@ -40,6 +40,16 @@ class CompletedJob:
 
 def read_completed_jobs(store) -> tuple[list[CompletedJob], dict[str, float]]:
     """``(completed jobs by id, {node_id: current speed})`` from a farm ``Store``."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return _read(store)
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig if getattr(exc, "orig", None) is not None else exc).splitlines()[0]
+        raise EstimateError(f"cannot read the farm store ({reason})") from exc
+
+
+def _read(store) -> tuple[list[CompletedJob], dict[str, float]]:
     from configurator.farm.models import JobState
     from configurator.farm.store import JobRow, NodeRow
 

@@ -5,7 +5,8 @@ from the mesh features of :mod:`configurator.estimate.features` (columns in
 :data:`~configurator.estimate.features.FEATURE_NAMES` order). It has two stages:
 
 1. a physical prior: a non-negative linear model on the path-length terms a slicer
-   adds up — ``volume`` (infill), ``side_area / layer_height`` (perimeter length, mm),
+   adds up — solid shell volume and sparse-infill volume (the part's volume split by the
+   profile's wall/skin thickness), ``side_area / layer_height`` (perimeter length, mm),
    ``up_area + down_area`` (skins), ``layers`` (layer changes), ``overhang_area``,
    ``bottom_area`` (slow first layer), ``hull_volume - volume`` (travel) — fitted
    with weights 1/y² so it minimises the *relative* error;
@@ -41,15 +42,34 @@ from configurator.estimate.features import (
 )
 
 TARGETS: tuple[str, ...] = ("seconds", "grams")
+#: wall thickness behind the side area: 2 perimeters x 0.45 mm extrusion width
+DEFAULT_SHELL_MM = 0.9
+#: skin thickness behind top/bottom areas: about 5 top / 4 bottom layers of 0.2 mm
+DEFAULT_SKIN_MM = 0.9
 _IDX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 
-def physical_terms(X: np.ndarray, *, layer_height: float) -> np.ndarray:
-    """``(n, 7)`` non-negative path terms of the prior (see the module docstring)."""
+def physical_terms(
+    X: np.ndarray,
+    *,
+    layer_height: float,
+    shell_mm: float = DEFAULT_SHELL_MM,
+    skin_mm: float = DEFAULT_SKIN_MM,
+) -> np.ndarray:
+    """``(n, 8)`` non-negative path terms of the prior (see the module docstring).
+
+    The part's volume is split into a solid shell (walls ``shell_mm`` thick behind the side
+    area, skins ``skin_mm`` thick behind the top/bottom area, never more than the volume)
+    and the sparse-infill rest: thin-walled parts are all shell.
+    """
     c = {n: X[:, i] for n, i in _IDX.items()}
+    shell = np.minimum(
+        c["volume"], c["side_area"] * shell_mm + (c["up_area"] + c["down_area"]) * skin_mm
+    )
     return np.column_stack(
         [
-            c["volume"],
+            shell,
+            c["volume"] - shell,
             c["side_area"] / layer_height,
             c["up_area"] + c["down_area"],
             c["layers"],
@@ -63,9 +83,21 @@ def physical_terms(X: np.ndarray, *, layer_height: float) -> np.ndarray:
 def _log_features(X: np.ndarray, terms: np.ndarray, prior: np.ndarray) -> np.ndarray:
     """Inputs of the correction stage: log1p of features, terms shares, and the prior."""
     share = terms / np.clip(terms.sum(axis=1, keepdims=True), 1e-12, None)
-    per_layer = X[:, _IDX["volume"]] / np.clip(X[:, _IDX["layers"]], 1.0, None)
+    layers = np.clip(X[:, _IDX["layers"]], 1.0, None)
+    vol = np.clip(X[:, _IDX["volume"]], 1e-9, None)
+    area = np.clip(X[:, _IDX["area"]], 1e-9, None)
+    per_layer = vol / layers
     return np.column_stack(
-        [np.log1p(np.clip(X, 0.0, None)), share, np.log1p(per_layer), np.log(prior)]
+        [
+            np.log1p(np.clip(X, 0.0, None)),
+            share,
+            np.log1p(per_layer),
+            np.log(2.0 * vol / area),  # mean wall thickness, mm (thin shells vs blocks)
+            np.log(vol / np.clip(X[:, _IDX["hull_volume"]], vol, None)),  # solidity
+            X[:, _IDX["side_area"]] / area,  # how vertical the surface is
+            np.log(prior),
+            np.log(prior / layers),  # prior time per layer: minimum-layer-time slowdowns
+        ]
     )
 
 
@@ -89,12 +121,14 @@ class PrintRegressor(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     layer_height : float, mm — converts side area into perimeter path length.
+    shell_mm, skin_mm : float, mm — wall and top/bottom skin thickness of the profile,
+        splitting the volume into solid shell and sparse infill.
     n_estimators, learning_rate, max_depth, min_samples_leaf, subsample :
         settings of the correction's :class:`~sklearn.ensemble.GradientBoostingRegressor`;
         ``n_estimators=0`` keeps the prior alone.
     random_state : int — seeds the boosting's row subsampling.
 
-    Learned attributes: ``prior_`` (LinearRegression, positive), ``term_scale_`` (7,),
+    Learned attributes: ``prior_`` (LinearRegression, positive), ``term_scale_`` (8,),
     ``booster_`` (GradientBoostingRegressor or None), ``n_features_in_``.
     """
 
@@ -102,6 +136,8 @@ class PrintRegressor(RegressorMixin, BaseEstimator):
         self,
         *,
         layer_height: float = DEFAULT_LAYER_HEIGHT,
+        shell_mm: float = DEFAULT_SHELL_MM,
+        skin_mm: float = DEFAULT_SKIN_MM,
         n_estimators: int = 300,
         learning_rate: float = 0.05,
         max_depth: int = 3,
@@ -110,6 +146,8 @@ class PrintRegressor(RegressorMixin, BaseEstimator):
         random_state: int = 0,
     ):
         self.layer_height = layer_height
+        self.shell_mm = shell_mm
+        self.skin_mm = skin_mm
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -117,8 +155,13 @@ class PrintRegressor(RegressorMixin, BaseEstimator):
         self.subsample = subsample
         self.random_state = random_state
 
+    def _terms(self, X: np.ndarray) -> np.ndarray:
+        return physical_terms(
+            X, layer_height=self.layer_height, shell_mm=self.shell_mm, skin_mm=self.skin_mm
+        )
+
     def _prior(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        terms = physical_terms(X, layer_height=self.layer_height)
+        terms = self._terms(X)
         raw = self.prior_.predict(terms / self.term_scale_)
         floor = 1e-3 * self.y_min_
         return terms, np.maximum(raw, floor)
@@ -133,7 +176,7 @@ class PrintRegressor(RegressorMixin, BaseEstimator):
         w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, float)
         if w.shape != y.shape or (w < 0).any() or not np.isfinite(w).all():
             raise ValueError("sample_weight must be (n,) finite and non-negative")
-        terms = physical_terms(X, layer_height=self.layer_height)
+        terms = self._terms(X)
         scale = terms.mean(axis=0)
         self.term_scale_ = np.where(scale > 0, scale, 1.0)
         self.y_min_ = float(y.min())

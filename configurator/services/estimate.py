@@ -14,7 +14,7 @@ Which slicer profile: the model has one estimator per FDM profile (PLA, PETG, AS
   the reference profile's (PLA) FDM estimate — a placeholder that keeps routing
   proportional to part size — and grams are the solid part's ``volume × density``.
 ``PrintEstimate.method`` says which rule applied. A design's parts (e.g. base + lid) are
-estimated separately and added up (one piece = all its parts).
+laid out on one plate and estimated together, as the farm prints one piece.
 
 Price: :mod:`configurator.estimate.pricing` with the catalog material's ``cost_per_kg``,
 ``Settings.machine_rate_per_hour[technology]`` and ``Settings.setup_cost``.
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -122,11 +122,22 @@ def predict(
 
 
 # ---------------------------------------------------------------------------- estimates
-@dataclass(frozen=True)
-class PartEstimate:
-    part: str
-    seconds: float
-    grams: float
+def plate_mesh(meshes: Mapping[str, Any]) -> Any:
+    """One ``trimesh.Trimesh`` of every part laid out side by side as the farm prints a
+    piece (the geometry service's plate layout; a one-part design is that part)."""
+    import trimesh
+
+    from configurator.services.geometry import plate_layout
+
+    if len(meshes) == 1:
+        return next(iter(meshes.values()))
+    laid = plate_layout(meshes)
+    verts, faces, offset = [], [], 0
+    for v, f in laid.values():
+        verts.append(np.asarray(v, dtype=np.float64))
+        faces.append(np.asarray(f, dtype=np.int64) + offset)
+        offset += len(v)
+    return trimesh.Trimesh(np.concatenate(verts), np.concatenate(faces), process=False)
 
 
 @dataclass(frozen=True)
@@ -142,7 +153,7 @@ class PrintEstimate:
     technology: str
     profile: str
     method: str
-    parts: dict[str, PartEstimate] = field(default_factory=dict)
+    parts: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -163,7 +174,8 @@ def estimate_meshes(
     settings: Any,
     model: EstimateModel | None = None,
 ) -> PrintEstimate:
-    """Estimate one piece made of ``meshes`` (part -> trimesh, mm, print orientation).
+    """Estimate one piece made of ``meshes`` (part -> trimesh, mm, print orientation),
+    printed together on one plate (:func:`plate_mesh`), as the farm prints a piece.
 
     ``spec`` is the catalog's material (``density`` g/cm³, ``cost_per_kg``, ``technology``).
     """
@@ -171,13 +183,8 @@ def estimate_meshes(
         raise EstimateError("nothing to estimate: no meshes")
     model = model if model is not None else get_model(settings)
     density, cost_per_kg, technology = _material_spec(spec)
-    names = sorted(meshes)
-    X = np.array(
-        [
-            [mesh_features(meshes[n], layer_height=model.layer_height)[f] for f in FEATURE_NAMES]
-            for n in names
-        ]
-    )
+    feats = mesh_features(plate_mesh(meshes), layer_height=model.layer_height)
+    X = np.array([[feats[f] for f in FEATURE_NAMES]])
     seconds, grams, choice = predict(
         model, X, material=material, technology=technology, density=density
     )
@@ -200,10 +207,7 @@ def estimate_meshes(
         technology=technology,
         profile=choice.profile,
         method=choice.method,
-        parts={
-            n: PartEstimate(n, round(float(s), 1), round(float(g), 2))
-            for n, s, g in zip(names, seconds, grams, strict=True)
-        },
+        parts=tuple(meshes),
     )
 
 
@@ -325,6 +329,8 @@ def retrain_from_history(
     min_jobs: int | None = None,
     apply_speeds: bool = True,
     seed: int = 0,
+    prior_dir: str | Path | None = None,
+    dataset_path: str | Path | None = None,
 ) -> HistoryReport:
     """Refit on the farm's completed jobs with the slicer data as prior; calibrate speeds.
 
@@ -335,6 +341,8 @@ def retrain_from_history(
        slicer data set (weight ``history_weight`` each, slicer rows 1) for the materials the
        model has a profile for; the refit goes to ``data_dir/estimate`` and is used from then on;
     4. with ``apply_speeds`` the new speeds are written to the farm's nodes.
+
+    ``prior_dir`` / ``dataset_path`` default to the shipped model and data set.
     """
     from configurator.estimate.calibrate import (
         DEFAULT_HISTORY_WEIGHT,
@@ -360,7 +368,7 @@ def retrain_from_history(
             raise EstimateError(
                 f"no completed jobs with readable files in the farm store ({len(jobs)} done)"
             )
-        prior = persist.load_model(persist.DATA_DIR)
+        prior = persist.load_model(prior_dir or persist.DATA_DIR)
         est = np.empty(len(kept))
         densities = _catalog_densities(settings)
         for i, job in enumerate(kept):
@@ -378,7 +386,7 @@ def retrain_from_history(
         norm = actual * np.array([factors[n].speed for n in nodes])
         refit_rows = np.array([j.material in prior.materials for j in kept])
 
-        ds = load_dataset()
+        ds = load_dataset(dataset_path) if dataset_path else load_dataset()
         hist_grams = np.ones(len(kept))
         for i, job in enumerate(kept):
             if job.grams_used and job.grams_used > 0:

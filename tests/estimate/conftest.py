@@ -41,9 +41,9 @@ def synthetic_seconds(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     from configurator.estimate.model import physical_terms
 
     t = physical_terms(X, layer_height=0.2)
-    work = 0.015 * t[:, 0] + 0.05 * t[:, 1] + 0.01 * t[:, 2] + 1.5 * t[:, 3] + 60.0
-    per_layer = work / t[:, 3]
-    slowed = np.maximum(per_layer, 8.0) * t[:, 3]  # minimum layer time, like PrusaSlicer's
+    shell, sparse, perimeter, skin, layers = (t[:, k] for k in range(5))
+    work = 0.02 * shell + 0.004 * sparse + 0.05 * perimeter + 0.01 * skin + 1.5 * layers + 60.0
+    slowed = np.maximum(work / layers, 8.0) * layers  # minimum layer time, like PrusaSlicer's
     return slowed * rng.lognormal(0.0, 0.02, len(X))
 
 
