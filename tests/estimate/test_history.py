@@ -17,7 +17,6 @@ from configurator.farm.store import Store
 from configurator.services import estimate as service
 from configurator.services.farm import FarmService
 from configurator.settings import Settings
-
 from tests.estimate.conftest import random_solids, synthetic_seconds
 
 TRUE_SPEED = {"fast": 1.25, "slow": 0.5}
@@ -48,10 +47,17 @@ def prior_dir(tmp_path):
         for mat, k in (("PLA", 1.0), ("PETG", 1.2)):
             rows.append(
                 {
-                    "source": "primitive", "catalog": "", "design_id": f"d{i}", "part": "p",
-                    "group": f"g{i}", "design_material": "", "material": mat, **f,
+                    "source": "primitive",
+                    "catalog": "",
+                    "design_id": f"d{i}",
+                    "part": "p",
+                    "group": f"g{i}",
+                    "design_material": "",
+                    "material": mat,
+                    **f,
                     "seconds": float(k * synthetic_seconds(x, rng)[0]),
-                    "filament_mm": f["volume"] / 2.4, "grams": 0.3 + 0.0005 * f["volume"],
+                    "filament_mm": f["volume"] / 2.4,
+                    "grams": 0.3 + 0.0005 * f["volume"],
                 }
             )
     csv = tmp_path / "slicer.csv"
@@ -63,15 +69,20 @@ def prior_dir(tmp_path):
 
 def test_refit_from_a_real_farm_store(tmp_path, prior_dir) -> None:
     prior_path, csv = prior_dir
-    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'farm.db'}")
+    settings = Settings(
+        data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'farm.db'}"
+    )
     store = Store(settings.resolved_database_url)
     store.migrate()
     try:
         farm = FarmService(store, settings, admin_key="k")
         nodes = {
             name: farm.register_node(
-                name=name, technology="FDM", build_volume=(300, 300, 300),
-                materials={"PLA": 1e5}, speed=1.0,
+                name=name,
+                technology="FDM",
+                build_volume=(300, 300, 300),
+                materials={"PLA": 1e5},
+                speed=1.0,
             )[0].id
             for name in TRUE_SPEED
         }
@@ -79,9 +90,13 @@ def test_refit_from_a_real_farm_store(tmp_path, prior_dir) -> None:
         for i, mesh in enumerate(random_solids(14, seed=21)):
             mesh.apply_translation(-mesh.bounds[0])
             farm.submit_job(
-                design_id=f"job{i}", material="PLA", bbox=tuple(mesh.extents),
-                est_seconds=600.0, grams=10.0,
-                file_bytes=mesh.export(file_type="stl"), file_name=f"job{i}.stl",
+                design_id=f"job{i}",
+                material="PLA",
+                bbox=tuple(mesh.extents),
+                est_seconds=600.0,
+                grams=10.0,
+                file_bytes=mesh.export(file_type="stl"),
+                file_name=f"job{i}.stl",
             )
         done = {n: 0 for n in nodes}
         for _ in range(40):  # each node prints its queue; actual = prior estimate / true speed
@@ -94,7 +109,9 @@ def test_refit_from_a_real_farm_store(tmp_path, prior_dir) -> None:
                 f = mesh_features(mesh)
                 est, grams = prior.predict("PLA", np.array([[f[n] for n in FEATURE_NAMES]]))
                 farm.complete(
-                    node_id, job.id, actual_seconds=float(est[0] / TRUE_SPEED[name]),
+                    node_id,
+                    job.id,
+                    actual_seconds=float(est[0] / TRUE_SPEED[name]),
                     grams_used=float(grams[0]) * 1.1,
                 )
                 done[name] += 1
