@@ -4,7 +4,9 @@ Routers live in ``configurator/api/routers/`` (one module per area, each exposin
 ``router``) and are included below explicitly, one line each, under ``/api/v1``. Domain
 errors become HTTP errors in one place: NotFoundError 404, ConflictError 409,
 ForbiddenError 403, AuthError 401, RequirementsError 422 (one entry per field, FastAPI's
-shape), any other ConfiguratorError 400.
+shape), any other ConfiguratorError 400. Request validation errors keep FastAPI's 422 shape;
+a non-finite number in them (``NaN``/``Infinity`` sent as input) is echoed as a string,
+since JSON cannot carry it.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from configurator import __version__
@@ -53,6 +58,23 @@ def _error_response(exc: ConfiguratorError) -> JSONResponse:
     if isinstance(exc, ConflictError):
         return JSONResponse({"detail": str(exc)}, status_code=409)
     return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
+def _json_safe(value: object) -> object:
+    """``value`` with every non-finite float as its JSON-ish spelling (``"NaN"``,
+    ``"Infinity"``, ``"-Infinity"``), so it can be rendered as strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _validation_response(exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422 (``{"detail": [{type, loc, msg, input, ...}]}``), strict-JSON safe."""
+    return JSONResponse({"detail": _json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
 
 
 async def _sweeper(farm: FarmService, interval_s: float) -> None:
@@ -112,6 +134,10 @@ def create_app(
     @app.exception_handler(ConfiguratorError)
     async def _domain_error(_request: Request, exc: ConfiguratorError) -> JSONResponse:
         return _error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _validation_response(exc)
 
     # -- routers: one line per module under configurator/api/routers/ -------------------
     from configurator.api.routers import farm as farm_router

@@ -209,3 +209,51 @@ def test_status_and_openapi_examples(live, farm):
     ):
         assert spec["components"]["schemas"][name].get("examples"), name
     assert {"OperatorKey", "NodeKey"} <= set(spec["components"]["securitySchemes"])
+
+
+BIG = 10**23  # past a 64-bit integer: the database cannot even compare with it
+
+
+def test_out_of_range_job_ids_are_field_422s_not_500s(farm):
+    """Regression: a job id past 64 bits reached SQLite and raised OverflowError (500)."""
+    for client, method, path, kw in [
+        (farm["admin"], "GET", f"/api/v1/farm/jobs/{BIG}", {}),
+        (farm["admin"], "POST", f"/api/v1/farm/jobs/{BIG}/cancel", {}),
+        (farm["admin"], "POST", f"/api/v1/farm/jobs/{BIG}/requeue", {}),
+        (farm["admin"], "GET", "/api/v1/farm/jobs/0", {}),
+        *((farm["owner"], m, p, kw) for m, p, kw in node_calls(BIG)[2:]),
+    ]:
+        r = client.request(method, path, **kw)
+        assert r.status_code == 422, (path, r.text)
+        assert r.json()["detail"][0]["loc"] == ["path", "job_id"], path
+    r = farm["admin"].get("/api/v1/farm/jobs", params={"offset": BIG})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "offset"]
+
+
+@pytest.mark.parametrize("deadline", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-14:00"])
+def test_deadline_without_a_utc_date_is_refused_and_the_job_list_survives(farm, deadline):
+    """Regression: such a deadline was stored, then every GET /farm/jobs answered 500."""
+    admin = farm["admin"]
+    r = admin.post(
+        "/api/v1/farm/jobs",
+        files={"file": ("p.stl", STL)},
+        data={**JOB_FIELDS, "deadline": deadline},
+    )
+    assert r.status_code == 422, r.text
+    assert [d["loc"] for d in r.json()["detail"]] == [["body", "deadline"]]
+    assert admin.get("/api/v1/farm/jobs").status_code == 200
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_non_finite_numbers_in_json_are_field_422s(farm, number):
+    """Regression: FastAPI echoed the non-finite input in its 422, which strict JSON
+    cannot render, so the client got a bare 500 instead."""
+    body = '{"name": "n5", "technology": "FDM", "build_volume": [100, 100, NUMBER]}'
+    body = body.replace("NUMBER", number)
+    r = farm["admin"].post(
+        "/api/v1/farm/nodes", content=body, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["detail"]
+    assert error["loc"] == ["body", "build_volume", 2]
+    assert error["input"] in ("NaN", "Infinity", "-Infinity")

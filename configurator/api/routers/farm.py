@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -23,6 +23,8 @@ router = APIRouter(prefix="/farm", tags=["farm"])
 
 MaterialName = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.+-]+$")]
 Size = Annotated[float, Field(gt=0, le=10_000, description="mm")]
+#: a job id in a path: a positive 64-bit integer (larger ones could not reach the database)
+JobId = Annotated[int, Path(ge=1, le=2**63 - 1, description="job id")]
 
 
 def _json(model: BaseModel, status_code: int = 200) -> Response:
@@ -414,7 +416,7 @@ def list_jobs(
     state: JobState | None = None,
     node_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
 ) -> list[JobPublic]:
     """Jobs, newest first; filter by state (``failed`` = dead letters) or node."""
     return [
@@ -460,8 +462,14 @@ async def submit_job(
     from starlette.concurrency import run_in_threadpool
 
     data = await _read_upload(file, settings.max_upload_bytes)
-    if deadline is not None and deadline.tzinfo is None:
-        deadline = deadline.replace(tzinfo=UTC)
+    deadline_ts = None
+    if deadline is not None:
+        if deadline.tzinfo is None:
+            deadline = deadline.replace(tzinfo=UTC)
+        try:  # an instant that has no UTC date (year 0 or 10000) could never be shown again
+            deadline_ts = deadline.astimezone(UTC).timestamp()
+        except OverflowError:
+            raise RequirementsError({"deadline": "out of range (years 1 to 9999 in UTC)"}) from None
     job = await run_in_threadpool(
         lambda: farm.submit_job(
             design_id=design_id,
@@ -473,7 +481,7 @@ async def submit_job(
             file_bytes=data,
             file_name=file.filename or "part.stl",
             priority=priority,
-            deadline=deadline.timestamp() if deadline is not None else None,
+            deadline=deadline_ts,
             label=label,
         )
     )
@@ -481,7 +489,7 @@ async def submit_job(
 
 
 @router.get("/jobs/{job_id}", response_model=JobDetail)
-def get_job(job_id: int, farm: FarmDep, _: AdminKey) -> JobDetail:
+def get_job(job_id: JobId, farm: FarmDep, _: AdminKey) -> JobDetail:
     """A job with its queue position, estimated start/finish and event history."""
     job = farm.get_job(job_id)
     place = farm.job_status(job_id)
@@ -494,12 +502,12 @@ def get_job(job_id: int, farm: FarmDep, _: AdminKey) -> JobDetail:
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobPublic)
-def cancel_job(job_id: int, farm: FarmDep, _: AdminKey) -> JobPublic:
+def cancel_job(job_id: JobId, farm: FarmDep, _: AdminKey) -> JobPublic:
     return JobPublic.of(farm.cancel_job(job_id))
 
 
 @router.post("/jobs/{job_id}/requeue", response_model=JobPublic)
-def requeue_job(job_id: int, farm: FarmDep, _: AdminKey) -> JobPublic:
+def requeue_job(job_id: JobId, farm: FarmDep, _: AdminKey) -> JobPublic:
     """Give a dead-letter (``failed``) job fresh attempts and route it again."""
     return JobPublic.of(farm.requeue_job(job_id))
 
@@ -553,7 +561,7 @@ def claim(farm: FarmDep, node_id: NodeId) -> Response:
     response_class=FileResponse,
     responses={200: {"content": {"model/stl": {}, "model/3mf": {}}}},
 )
-def job_file(job_id: int, farm: FarmDep, node_id: NodeId) -> FileResponse:
+def job_file(job_id: JobId, farm: FarmDep, node_id: NodeId) -> FileResponse:
     """The job's STL/3MF file (only for the node it is assigned to)."""
     path, name = farm.job_file(node_id, job_id)
     if not path.exists():
@@ -563,7 +571,7 @@ def job_file(job_id: int, farm: FarmDep, node_id: NodeId) -> FileResponse:
 
 
 @router.post("/agent/jobs/{job_id}/progress", response_model=JobPublic)
-def progress(job_id: int, body: Progress, farm: FarmDep, node_id: NodeId) -> Response:
+def progress(job_id: JobId, body: Progress, farm: FarmDep, node_id: NodeId) -> Response:
     return _json(
         JobPublic.of(
             farm.progress(node_id, job_id, percent=body.percent, seconds_left=body.seconds_left)
@@ -572,7 +580,7 @@ def progress(job_id: int, body: Progress, farm: FarmDep, node_id: NodeId) -> Res
 
 
 @router.post("/agent/jobs/{job_id}/complete", response_model=JobPublic)
-def complete(job_id: int, body: Complete, farm: FarmDep, node_id: NodeId) -> Response:
+def complete(job_id: JobId, body: Complete, farm: FarmDep, node_id: NodeId) -> Response:
     """The job printed; repeating this report is harmless."""
     job = farm.complete(
         node_id, job_id, actual_seconds=body.actual_seconds, grams_used=body.grams_used
@@ -581,6 +589,6 @@ def complete(job_id: int, body: Complete, farm: FarmDep, node_id: NodeId) -> Res
 
 
 @router.post("/agent/jobs/{job_id}/fail", response_model=JobPublic)
-def fail(job_id: int, body: Fail, farm: FarmDep, node_id: NodeId) -> JobPublic:
+def fail(job_id: JobId, body: Fail, farm: FarmDep, node_id: NodeId) -> JobPublic:
     """The print failed: the job is rerouted (attempts + 1) or dead-lettered."""
     return JobPublic.of(farm.fail(node_id, job_id, reason=body.reason))
