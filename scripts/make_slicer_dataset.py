@@ -191,11 +191,48 @@ def primitive_parts(n: int, *, seed: int) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- slicing
 
 
-def _slice_job(args: tuple[str, str, str]) -> tuple[float, float, float]:
+def _slice_job(args: tuple[str, str, str]) -> tuple[float, float, float] | str:
+    """One slice -> (seconds, filament mm, grams), or the error line when it failed."""
     stl, material, workdir = args
-    res = slice_stl(stl, profile=material, workdir=Path(workdir) / material)
+    try:
+        res = slice_stl(stl, profile=material, workdir=Path(workdir) / material)
+    except ConfiguratorError as exc:
+        return str(exc)
     res.gcode_path.unlink(missing_ok=True)
     return res.seconds, res.filament_mm, res.filament_g
+
+
+class SliceCache:
+    """Results by (STL sha256, profile sha256) in a JSON-lines file, so an interrupted run
+    resumes where it stopped. Failures are not cached."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.data: dict[str, list[float]] = {}
+        if path is not None and path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    key, value = json.loads(line)
+                except ValueError:
+                    continue  # a line cut short by an interruption
+                self.data[key] = value
+
+    def get(self, key: str) -> list[float] | None:
+        return self.data.get(key)
+
+    def put(self, key: str, value: tuple[float, float, float]) -> None:
+        self.data[key] = list(value)
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps([key, list(value)]) + "\n")
+
+
+def _profile_digest(material: str) -> str:
+    h = hashlib.sha256()
+    for f in SlicerProfile.bundled(material).files:
+        h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 def slice_parts(
@@ -203,34 +240,58 @@ def slice_parts(
     *,
     materials: list[str],
     workers: int,
+    cache: SliceCache | None = None,
     layer_height: float = DEFAULT_LAYER_HEIGHT,
-) -> list[dict[str, Any]]:
-    """Features + one slicer result per (part, material), in input order."""
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """``(rows, failures)``: features + one slicer result per (part, material), input order.
+
+    A slice that fails is reported in ``failures`` and its row left out.
+    """
+    cache = cache or SliceCache(None)
+    digests = {m: _profile_digest(m) for m in materials}
     rows: list[dict[str, Any]] = []
+    failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="slicer-dataset-") as tmp:
-        jobs = []
-        feats = []
+        feats, keys, todo = [], [], []
         for i, part in enumerate(parts):
             mesh: trimesh.Trimesh = part["mesh"]
             feats.append(mesh_features(mesh, layer_height=layer_height))
+            blob = mesh.export(file_type="stl")
             stl = Path(tmp) / f"part{i:05d}.stl"
-            stl.write_bytes(mesh.export(file_type="stl"))
-            jobs.extend((str(stl), m, tmp) for m in materials)
+            stl.write_bytes(blob)
+            digest = hashlib.sha256(blob).hexdigest()
+            for m in materials:
+                key = f"{digest}:{digests[m]}"
+                keys.append(key)
+                if cache.get(key) is None:
+                    todo.append((key, (str(stl), m, tmp)))
         t0 = time.perf_counter()
+        errors: dict[str, str] = {}
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_slice_job, jobs, chunksize=4))
+            for (key, job), res in zip(
+                todo, pool.map(_slice_job, [j for _, j in todo], chunksize=1), strict=True
+            ):
+                if isinstance(res, str):
+                    errors[key] = f"{Path(job[0]).name} {job[1]}: {res}"
+                else:
+                    cache.put(key, res)
         print(
-            f"dataset: sliced {len(jobs)} jobs in {time.perf_counter() - t0:.0f} s",
+            f"dataset: sliced {len(todo)} jobs ({len(keys) - len(todo)} cached) "
+            f"in {time.perf_counter() - t0:.0f} s, {len(errors)} failed",
             file=sys.stderr,
         )
-    it = iter(results)
+    it = iter(keys)
     for part, f in zip(parts, feats, strict=True):
         for m in materials:
-            seconds, mm, grams = next(it)
+            key = next(it)
+            if key in errors:
+                failures.append(f"{part['group']}: {errors[key]}")
+                continue
+            seconds, mm, grams = cache.get(key)
             row = {k: v for k, v in part.items() if k != "mesh"}
             row.update(material=m, **f, seconds=seconds, filament_mm=mm, grams=grams)
             rows.append(row)
-    return rows
+    return rows, failures
 
 
 def _sha256(path: Path) -> str:
@@ -247,6 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--materials", nargs="+", default=None, help="profiles (default: all)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=DATASET_PATH)
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(".configurator/slicer-dataset-cache.jsonl"),
+        help="slice results by STL + profile hash, to resume an interrupted run",
+    )
     args = ap.parse_args(argv)
 
     materials = args.materials or bundled_materials()
@@ -275,7 +342,9 @@ def main(argv: list[str] | None = None) -> int:
         parts.extend(primitive_parts(args.primitives, seed=args.seed))
         if not parts:
             raise ConfiguratorError("nothing to slice (no catalogs and no primitives)")
-        rows = slice_parts(parts, materials=materials, workers=args.workers)
+        rows, failures = slice_parts(
+            parts, materials=materials, workers=args.workers, cache=SliceCache(args.cache)
+        )
         version = slicer_version()
     except ConfiguratorError as exc:
         print(f"make_slicer_dataset: error: {exc}", file=sys.stderr)
@@ -291,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         "per_catalog": args.per_catalog,
         "primitives": args.primitives,
         "rows": len(rows),
+        "failed_slices": failures,
         "csv_sha256": hashlib.sha256(text.encode()).hexdigest(),
         "layer_height_mm": DEFAULT_LAYER_HEIGHT,
         "catalogs": catalogs_meta,
