@@ -341,10 +341,18 @@ class RunManager:
         keepalive_s: float = 15.0,
     ) -> AsyncIterator[str]:
         """Server-sent-event text for a run: every event after ``after``, live, until the
-        terminal ``end`` event (or the client leaves, or the server shuts down)."""
+        terminal ``end`` event (or the client leaves, or the server shuts down).
+
+        ``after`` (a client's ``Last-Event-ID``) past the events issued so far resumes from
+        the latest one; a client that already saw ``end`` is sent it again, so a stream of
+        a finished run always ends."""
         run = self.get(run_id)
         yield "retry: 2000\n\n"
-        seq, quiet = after, 0.0
+        with run.lock:
+            issued = len(run.events)
+            if issued and run.events[-1].kind == "end":
+                issued -= 1
+        seq, quiet = min(after, issued), 0.0
         while True:
             events = run.events_after(seq)
             for ev in events:

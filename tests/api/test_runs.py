@@ -31,10 +31,12 @@ def api(tmp_path_factory):
         yield client
 
 
-def sse_events(api: httpx.Client, run_id: str) -> list[tuple[str, dict]]:
+def sse_events(
+    api: httpx.Client, run_id: str, headers: dict | None = None
+) -> list[tuple[str, dict]]:
     """Every (event, data) of a run's stream, read until the terminal `end` event."""
     out, kind = [], None
-    with api.stream("GET", f"/api/v1/runs/{run_id}/events") as resp:
+    with api.stream("GET", f"/api/v1/runs/{run_id}/events", headers=headers) as resp:
         assert resp.status_code == 200
         assert resp.headers["content-type"].startswith("text/event-stream")
         for line in resp.iter_lines():
@@ -172,6 +174,20 @@ def test_infeasible_run_reports_what_to_relax(api):
     changes = {c["name"]: c for c in report["requirement_changes"]}
     assert changes["max_deflection"]["direction"] == "increase"
     assert changes["load"]["direction"] == "decrease"
+
+
+@pytest.mark.parametrize(
+    "last_event_id",
+    ["abc", "-1", "1.5", "\u00b2".encode("latin-1"), "9" * 5000, "99999999999999999999", "9999"],
+)
+def test_odd_last_event_id_never_fails_nor_hangs(api, finished_run, last_event_id):
+    """Regression: ``²`` (a latin-1 "digit") and a 5000-digit id made int() raise (500);
+    an id past the run's last event streamed keep-alives forever instead of ``end``."""
+    run_id, events, _ = finished_run
+    with httpx.Client(base_url=api.base_url, timeout=5) as client:  # a hang is a ReadTimeout
+        got = sse_events(client, run_id, headers={"Last-Event-ID": last_event_id})
+    assert got[-1] == events[-1] and got[-1][0] == "end"
+    assert got in (events, events[-1:])  # replayed from the start, or just the end
 
 
 def test_unknown_run_is_404(api):

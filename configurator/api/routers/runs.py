@@ -217,6 +217,14 @@ def run_public(run: Run, catalogs: CatalogCache) -> RunPublic:
     return out
 
 
+def _resume_point(last_event_id: str | None) -> int:
+    """The event seq a ``Last-Event-ID`` header resumes after: a plain decimal (ASCII
+    digits only, at most 18 of them), anything else 0 (from the start)."""
+    if last_event_id and last_event_id.isascii() and last_event_id.isdigit():
+        return int(last_event_id) if len(last_event_id) <= 18 else 10**18
+    return 0
+
+
 def _get(manager: RunManager, run_id: str) -> Run:
     try:
         return manager.get(run_id)
@@ -307,7 +315,7 @@ async def run_events(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     _get(manager, run_id)
-    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    after = _resume_point(last_event_id)
     return StreamingResponse(
         manager.stream(run_id, after=after, is_disconnected=request.is_disconnected),
         media_type="text/event-stream",
