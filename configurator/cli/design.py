@@ -193,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
     }
     settings = Settings()
     catalog_dir = args.catalog_dir or str(settings.catalog_dir)
+    _usable_out_dir(args.out)  # before the run, so a bad --out costs nothing
     address = args.dask or settings.dask_address
     result: OptimizationResult
     if address:
@@ -207,9 +208,12 @@ def run(args: argparse.Namespace) -> int:
             result = service.design(
                 args.catalog, catalog_dir=catalog_dir, on_progress=progress, **kwargs
             )
-    written = service.write_result(
-        args.out, result, fmt=args.format, catalog=_abs(args.catalog), catalog_dir=catalog_dir
-    )
+    try:
+        written = service.write_result(
+            args.out, result, fmt=args.format, catalog=_abs(args.catalog), catalog_dir=catalog_dir
+        )
+    except OSError as exc:
+        raise RequirementsError({"out": f"cannot write to {args.out}: {exc.strerror}"}) from None
     if result.status == "infeasible":
         summary = result.infeasibility.summary if result.infeasibility else "no feasible design"
         raise InfeasibleError(
@@ -223,6 +227,23 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _usable_out_dir(path: str) -> None:
+    """Create the --out directory (parents too); RequirementsError (field ``out``) when
+    it cannot be created or written to."""
+    import os
+    from pathlib import Path
+
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise RequirementsError({"out": f"{path} is a file, not a directory"})
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RequirementsError({"out": f"cannot create {path}: {exc.strerror}"}) from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise RequirementsError({"out": f"cannot write to {path}: permission denied"})
 
 
 def _abs(catalog: str) -> str:

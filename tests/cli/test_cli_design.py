@@ -146,3 +146,25 @@ def test_infeasible_is_exit_3_naming_the_constraint(tmp_path, capsys):
     assert not (tmp_path / "designs.json").exists()
     report = json.loads((tmp_path / "infeasibility.json").read_text())
     assert report["violations"][0]["name"] == "lid stiff enough"
+
+
+@pytest.mark.parametrize("where", ["a-file", "a-file/sub"])
+def test_unusable_out_is_exit_2_before_the_run(tmp_path, capsys, where):
+    """Regression: an --out that is a file (or under one) ran the whole optimization,
+    then died as an internal error (exit 4, FileExistsError/NotADirectoryError)."""
+    (tmp_path / "a-file").write_text("not a directory")
+    code, out = _run(capsys, "enclosure", "--evals", "200", "--out", str(tmp_path / where))
+    assert code == 2, out.err
+    lines = out.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("configurator: error: out: "), out.err
+    assert str(tmp_path / where) in lines[0]
+    assert (tmp_path / "a-file").read_text() == "not a directory"
+
+
+def test_out_directory_is_created_with_its_parents(tmp_path, capsys):
+    out_dir = tmp_path / "x" / "y"
+    code, out = _run(
+        capsys, "enclosure", "--evals", "200", "--top", "1", "--quiet", "--out", str(out_dir)
+    )
+    assert code == 0, out.err
+    assert json.loads((out_dir / "designs.json").read_text())
