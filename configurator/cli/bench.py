@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -15,6 +16,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only", nargs="+", default=None, metavar="NAME", help="run these only")
     p.add_argument("--quick", action="store_true", help="smaller workloads (smoke test)")
     p.set_defaults(func=run)
+
+
+def _plain(value: object) -> object:
+    """JSON fallback for numpy scalars (``np.bool_``, ``np.float64``) a benchmark may return."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        return item()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def _cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo (Linux), else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _fmt(v: float | None) -> str:
@@ -42,11 +63,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"bench: {name} done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     meta = {
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()} {platform.processor() or ''} "
-        f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}".strip(),
+        "machine": f"{_cpu_name()}, {os.cpu_count()} cores, "
+        f"{round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, "
+        f"Python {platform.python_version()}",
     }
     if args.json:
-        print(json.dumps({"meta": meta, "rows": [r.as_dict() for r in rows]}, indent=2))
+        print(
+            json.dumps(
+                {"meta": meta, "rows": [r.as_dict() for r in rows]}, indent=2, default=_plain
+            )
+        )
         return 0
     from rich.console import Console
     from rich.table import Table
