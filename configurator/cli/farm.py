@@ -14,14 +14,19 @@ import sys
 POLICIES = ("least-loaded", "round-robin", "first-idle", "random")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _int_in(lo: int, hi: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"must be at least {lo}, got {value}")
+        if value > hi:
+            raise argparse.ArgumentTypeError(f"must be at most {hi}, got {value}")
+        return value
+
+    return parse
 
 
 def _fraction(lo: float, hi: float):
@@ -47,9 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Simulate a heterogeneous print farm under a routing policy.",
     )
     s.add_argument("--policy", choices=POLICIES, default="least-loaded")
-    s.add_argument("--nodes", type=_positive_int, default=20, metavar="N")
-    s.add_argument("--jobs", type=_positive_int, default=1000, metavar="J")
-    s.add_argument("--seed", type=int, default=1, metavar="S")
+    s.add_argument("--nodes", type=_int_in(1, 100_000), default=20, metavar="N")
+    s.add_argument("--jobs", type=_int_in(1, 1_000_000), default=1000, metavar="J")
+    s.add_argument("--seed", type=_int_in(0, 2**63 - 1), default=1, metavar="S")
     s.add_argument(
         "--failures",
         type=_fraction(0.0, 0.9),

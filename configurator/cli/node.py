@@ -65,8 +65,15 @@ def run(args: argparse.Namespace) -> int:
         raise FarmError("no printer connector is built in yet; run with --simulate")
     if not args.server.startswith(("http://", "https://")):
         raise FarmError(f"--server must be an http(s) URL, got {args.server!r}")
-    if args.poll <= 0:
-        raise FarmError("--poll must be > 0")
+    import math
+
+    for flag, value in (("--speed", args.speed), ("--poll", args.poll)):
+        if not (math.isfinite(value) and value > 0):  # nan would slip past a plain "<= 0"
+            raise FarmError(f"{flag} must be a number > 0, got {value}")
+    if not (math.isfinite(args.retry_for) and args.retry_for >= 0):
+        raise FarmError(f"--retry-for must be a number of seconds >= 0, got {args.retry_for}")
+    if args.max_jobs is not None and args.max_jobs < 1:
+        raise FarmError(f"--max-jobs must be at least 1, got {args.max_jobs}")
     printer = SimulatedPrinter(speed=args.speed, fail_rate=args.fail_rate, seed=args.seed)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -10,7 +10,10 @@ farm is empty) and N simulated agents run beside the server in threads, stopped 
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
+
+from configurator.errors import SettingsError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,7 +52,6 @@ def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from configurator.api.app import create_app
-    from configurator.errors import SettingsError
     from configurator.farm.agent import SimulatedPrinter, run_agent
     from configurator.farm.client import NodeClient
     from configurator.services.farm import ensure_demo_nodes
@@ -70,13 +72,17 @@ def run(args: argparse.Namespace) -> int:
         raise SettingsError(
             f"invalid settings: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
         ) from None
+    sock = _listen(args.host, args.port)  # a busy port is one line, before any setup
     try:
         app = create_app(settings)
     except SettingsError:
+        sock.close()
         raise
     except Exception as exc:  # database unreachable, bad URL: one readable line
+        sock.close()
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise SettingsError(
-            f"cannot open the database {settings.resolved_database_url}: {exc}"
+            f"cannot open the database {settings.resolved_database_url}: {reason}"
         ) from None
     if app.state.admin_key_generated:
         print(
@@ -116,9 +122,19 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        server.run()
+        server.run(sockets=[sock])
     finally:
         stop.set()
         for t in threads:
             t.join(timeout=10)
     return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (IPv6 when host has a ':');
+    SettingsError naming the address when it is taken or not ours to bind."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise SettingsError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
