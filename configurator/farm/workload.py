@@ -44,6 +44,9 @@ PRINTER_MODELS: dict[str, tuple[float, tuple[float, float, float]]] = {
     "large": (1.2, (350.0, 350.0, 400.0)),
 }
 
+#: the printer model whose bed every job of a data-set workload fits (see ``_draw_rows``).
+REFERENCE_MODEL = "mk4"
+
 #: grams loaded per material slot; the operator swaps in a full spool between prints.
 SPOOL_G = 1000.0
 
@@ -241,12 +244,19 @@ def _draw_rows(sizes: SizeSample, materials: list[str], rng: np.random.Generator
     n = len(materials)
     u = rng.random(n)
     all_rows = np.arange(len(sizes.work_s))
+    # Parts that fit the reference bed only: the data set's whole-plate rows of the largest
+    # enclosures need a large-format printer, and the few large nodes would then bound every
+    # policy alike (a benchmark of those nodes, not of routing).
+    ref_bed = PRINTER_MODELS[REFERENCE_MODEL][1]
+    fits = np.array([fits_bed(tuple(b), ref_bed) for b in np.asarray(sizes.bbox_mm)], dtype=bool)
+    if fits.any():
+        all_rows = all_rows[fits]
     pools: dict[str, np.ndarray] = {}
     out = np.empty(n, dtype=np.int64)
     for j, m in enumerate(materials):
         if m not in pools:
             mine = (
-                all_rows[np.asarray(sizes.material) == m]
+                all_rows[np.asarray(sizes.material)[all_rows] == m]
                 if sizes.material is not None
                 else all_rows
             )

@@ -145,3 +145,20 @@ def test_job_sizes_load_from_a_slicer_data_set_file(tmp_path):
     allowed = {"PLA": {600.0, 2400.0}, "PETG": {1200.0}, "ABS": {1800.0}}
     assert all(j.work_s in allowed[j.material] for j in wl.jobs)
     assert wl.size_source.startswith("sizes.csv (4 rows")
+
+
+def test_data_set_workload_draws_parts_that_fit_the_reference_bed():
+    """Whole-plate rows too big for a reference printer would pin the benchmark on the few
+    large-format nodes; the workload leaves them out (sizes still come from the data set)."""
+    from configurator.farm.sim_data import load_job_sizes
+    from configurator.farm.workload import PRINTER_MODELS, REFERENCE_MODEL, fits_bed, make_workload
+
+    sizes = load_job_sizes()
+    assert sizes is not None
+    too_big = [
+        b for b in sizes.bbox_mm if not fits_bed(tuple(b), PRINTER_MODELS[REFERENCE_MODEL][1])
+    ]
+    assert too_big, "the committed data set has large-format plates (the case this guards)"
+    wl = make_workload(n_nodes=8, n_jobs=300, seed=3, sizes=sizes)
+    bed = PRINTER_MODELS[REFERENCE_MODEL][1]
+    assert all(fits_bed(j.bbox_mm, bed) for j in wl.jobs)
