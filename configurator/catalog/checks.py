@@ -122,7 +122,10 @@ def _check_field(spec: FieldSpec, loc: Loc, issues: list[Issue]) -> None:
             return
         lo, hi = spec.min, spec.max
         if not (math.isfinite(lo) and math.isfinite(hi)):
-            issues.append(Issue((*loc, "min"), "bounds must be finite"))
+            bad = "min" if not math.isfinite(lo) else "max"
+            issues.append(
+                Issue((*loc, bad), f"bounds must be finite ({bad} is {getattr(spec, bad)})")
+            )
             return
         if lo >= hi:
             issues.append(

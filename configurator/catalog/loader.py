@@ -12,6 +12,7 @@ catalog, so it runs (and reports all its problems together) once the structure i
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,9 @@ def _load(path: Path) -> tuple[Catalog | None, list[Problem]]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, [Problem(where, 1, 1, f"catalog is not UTF-8 text (byte {exc.start})")]
+        line, col = _line_col(raw, exc.start)
+        byte = raw[exc.start]
+        return None, [Problem(where, line, col, f"catalog is not UTF-8 text (byte 0x{byte:02x})")]
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.allow_duplicate_keys = False
@@ -123,8 +126,18 @@ def _load(path: Path) -> tuple[Catalog | None, list[Problem]]:
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
         what = " ".join(str(s) for s in (exc.context, exc.problem) if s)
         return None, [Problem(where, line, col, f"YAML error: {what or exc}")]
-    except YAMLError as exc:
-        return None, [Problem(where, 0, 0, f"YAML error: {exc}")]
+    except YAMLError as exc:  # e.g. a control character (ReaderError: a position, no mark)
+        position = getattr(exc, "position", None)
+        line, col = _line_col(text, position) if isinstance(position, int) else (0, 0)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return None, [Problem(where, line, col, f"YAML error: {first}")]
+    except RecursionError:
+        line, col = _line_col(text, _deepest_nesting(text))
+        return None, [Problem(where, line, col, "YAML error: nesting is too deep")]
+    except ValueError as exc:  # ruamel's int() of a number with thousands of digits
+        huge = re.search(r"\d{4000,}", text)
+        line, col = _line_col(text, huge.start()) if huge else (0, 0)
+        return None, [Problem(where, line, col, f"YAML error: {exc}".split(";")[0])]
     if not isinstance(doc, CommentedMap):
         return None, [Problem(where, 1, 1, "a catalog must be a YAML mapping (key: value lines)")]
     locate = _Locator(where, doc, text)
@@ -141,6 +154,23 @@ def _load(path: Path) -> tuple[Catalog | None, list[Problem]]:
     catalog._content_hash = hashlib.sha256(raw).hexdigest()
     catalog._program = program
     return catalog, []
+
+
+def _line_col(text: str | bytes, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of a character (or byte) offset into ``text``."""
+    newline = "\n" if isinstance(text, str) else b"\n"
+    line = text.count(newline, 0, offset) + 1
+    return line, offset - (text.rfind(newline, 0, offset) + 1) + 1
+
+
+def _deepest_nesting(text: str, limit: int = 100) -> int:
+    """Offset where flow brackets first nest ``limit`` deep (0 if they never do)."""
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += (ch in "[{") - (ch in "]}")
+        if depth >= limit:
+            return i
+    return 0
 
 
 def _generator_problems(catalog: Catalog, locate: _Locator) -> list[Problem]:

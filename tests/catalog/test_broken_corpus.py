@@ -2,6 +2,7 @@
 
 Each file ends with ``# expect: LINE:COL: message start`` lines; the loader must report
 exactly that many problems, each at ``PATH:LINE:COL`` with a message starting as given.
+(A file may hold bytes that are not UTF-8; its ``# expect:`` lines are still read.)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ EXPECT = re.compile(r"^# expect: (\d+):(\d+): (.+)$")
 
 def expectations(path: Path) -> list[tuple[int, int, str]]:
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         m = EXPECT.match(line)
         if m:
             out.append((int(m.group(1)), int(m.group(2)), m.group(3)))
