@@ -147,6 +147,7 @@ def test_node_endpoints_work_with_the_node_key(farm):
         ("/api/v1/farm/nodes", {**NODE, "build_volume": [200, -1, 200]}, "build_volume"),
         ("/api/v1/farm/nodes", {**NODE, "technology": "FFF"}, "technology"),
         ("/api/v1/farm/nodes", {**NODE, "speed": 0}, "speed"),
+        ("/api/v1/farm/nodes", {**NODE, "speed": 1e-300}, "speed"),
         ("/api/v1/farm/nodes", {**NODE, "materials": {"PLA": -5}}, "materials"),
         ("/api/v1/farm/nodes", {**NODE, "colour": "red"}, "colour"),
     ],

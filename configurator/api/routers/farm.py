@@ -61,7 +61,7 @@ class NodeCreate(BaseModel):
     materials: dict[MaterialName, Annotated[float, Field(ge=0, le=1_000_000)]] = Field(
         default_factory=dict, description="material -> grams loaded"
     )
-    speed: float = Field(default=1.0, gt=0, le=100, description="throughput factor (1 = reference)")
+    speed: float = Field(default=1.0, ge=0.01, le=100, description="throughput factor (1 = reference)")
 
 
 class NodeUpdate(BaseModel):
@@ -75,7 +75,7 @@ class NodeUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     build_volume: tuple[Size, Size, Size] | None = None
     materials: dict[MaterialName, Annotated[float, Field(ge=0, le=1_000_000)]] | None = None
-    speed: float | None = Field(default=None, gt=0, le=100)
+    speed: float | None = Field(default=None, ge=0.01, le=100)
     state: NodeState | None = None
 
     @field_validator("state")
