@@ -87,3 +87,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+def int_in_range(low: int, high: int):
+    """An argparse ``type`` accepting integers in [low, high] (one readable error otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be between {low:,} and {high:,} (got {value:,})"
+            )
+        return value
+
+    return parse

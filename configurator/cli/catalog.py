@@ -15,6 +15,8 @@ import json
 import sys
 from pathlib import Path
 
+from configurator.cli import int_in_range
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("catalog", help="list, check and describe product catalogs")
@@ -30,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pc.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or directories")
     pc.add_argument(
         "--mesh-samples",
-        type=int,
+        type=int_in_range(0, 100),
         default=3,
         metavar="N",
         help="also build and check meshes of N seeded sample designs per catalog (0: skip)",

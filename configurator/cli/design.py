@@ -12,7 +12,11 @@ import argparse
 import sys
 from typing import Any
 
+from configurator.cli import int_in_range
 from configurator.errors import InfeasibleError, RequirementsError
+
+#: evaluation budget ceiling for the command line (the API has its own, lower limit)
+MAX_CLI_EVALS = 10_000_000
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,7 +54,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="default: nsga2 for several objectives, else ga",
     )
-    p.add_argument("--evals", type=int, default=5000, help="evaluation budget (default 5000)")
+    p.add_argument(
+        "--evals",
+        type=int_in_range(1, MAX_CLI_EVALS),
+        default=5000,
+        help=f"evaluation budget (default 5000, at most {MAX_CLI_EVALS:,})",
+    )
     p.add_argument(
         "--time-cap",
         type=float,

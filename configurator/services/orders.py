@@ -34,7 +34,7 @@ class OrderCreate(BaseModel):
 
     design_id: str = Field(min_length=8, max_length=128)
     material: str | None = Field(default=None, description="default: the design's material")
-    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
+    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY, strict=True)
     priority: Priority = "normal"
 
 

@@ -100,6 +100,7 @@ def test_unknown_token_is_404(api):
         ({"design_id": "f" * 64}, "design_id"),
         ({"quantity": 0}, "quantity"),
         ({"quantity": 21}, "quantity"),
+        ({"quantity": True}, "quantity"),
         ({"material": "Ti-6Al-4V"}, "material"),
         ({"priority": "yesterday"}, "priority"),
     ],

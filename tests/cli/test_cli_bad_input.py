@@ -74,3 +74,19 @@ def test_farm_simulate_bounds_its_numbers(capsys, extra, needle):
         main(["farm", "simulate", *extra])
     err = capsys.readouterr().err
     assert info.value.code == 2 and len(err.strip().splitlines()) == 1 and needle in err, err
+
+
+def test_cli_integer_options_have_bounds(capsys):
+    from configurator.cli import main
+
+    for argv in (
+        ["design", "enclosure", "--evals", "99999999999999999999", "--out", "x"],
+        ["catalog", "check", "--mesh-samples", "-1"],
+    ):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--evals: must be between 1 and 10,000,000" in err
+    assert "--mesh-samples: must be between 0 and 100" in err
+    assert "Traceback" not in err
