@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with NodeClient(args.server, args.node_key, retry_for_s=args.retry_for) as client:
+    with NodeClient(args.server, args.node_key, retry_for_s=args.retry_for, stop=stop) as client:
         client.heartbeat("idle")  # fail fast on a wrong key or URL (AuthError -> exit 2)
         stats = run_agent(client, printer, stop=stop, poll_s=args.poll, max_jobs=args.max_jobs)
     print(

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
         url = f"http://{host}:{args.port}"
         for i, (name, key) in enumerate(nodes):
-            client = NodeClient(url, key, retry_for_s=5.0)
+            client = NodeClient(url, key, retry_for_s=5.0, stop=stop)
             printer = SimulatedPrinter(speed=args.demo_speed, fail_rate=0.02, seed=i)
             t = threading.Thread(
                 target=run_agent,

@@ -21,6 +21,7 @@ job already claimed, complete is idempotent, a repeated fail is refused without 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -68,9 +69,11 @@ class _Base:
         transport: httpx.BaseTransport | None = None,
         timeout_s: float = 30.0,
         retry_for_s: float = 60.0,
+        stop: threading.Event | None = None,
     ):
         self.server = server.rstrip("/")
         self.retry_for_s = retry_for_s
+        self.stop = stop  # set -> retries end at once (the agent is shutting down)
         self._http = httpx.Client(
             base_url=self.server,
             headers={"Authorization": f"Bearer {key}"},
@@ -102,7 +105,10 @@ class _Base:
                 problem = f"{type(exc).__name__}: {exc}"
             if time.monotonic() + delay > deadline:
                 raise FarmError(f"{method} {self.server}{path} failed: {problem}")
-            time.sleep(delay)
+            if self.stop is not None and self.stop.wait(delay):
+                raise FarmError(f"{method} {self.server}{path}: stopped while retrying ({problem})")
+            if self.stop is None:
+                time.sleep(delay)
             delay = min(delay * 2, 1.0)
 
 
