@@ -112,7 +112,13 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=5,  # open progress streams must not hold a Ctrl-C for minutes
+    )
     server = uvicorn.Server(config)
     for t in threads:
         t.start()

@@ -110,6 +110,8 @@ def run_agent(
             stats.abandoned += 1
             log.warning("job abandoned: %s", exc)
         except FarmError as exc:
+            if stop.is_set():  # shutting down: the job stays ours on the server until it times out
+                break
             stats.errors += 1
             log.warning("agent: %s; retrying", exc)
             stop.wait(min(poll_s, 1.0))
