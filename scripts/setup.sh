@@ -14,7 +14,7 @@ if ((${#missing[@]})); then
   if [[ $(id -u) == 0 ]]; then
     echo "setup: installing Debian packages: ${missing[*]}" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "setup: warning: missing Debian packages (${missing[*]}); run as root or install them" >&2
   fi
