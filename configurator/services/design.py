@@ -52,26 +52,20 @@ def resolve_catalog(catalog: Any, *, catalog_dir: str | Path | None = None) -> A
 
     Raises ``CatalogError`` (bad file) or ``RequirementsError`` (unknown id).
     """
-    from configurator.catalog.loader import load_catalog, load_catalogs
+    from configurator.catalog.loader import find_catalog
     from configurator.catalog.model import Catalog
 
     if isinstance(catalog, Catalog):
         return catalog
     text = str(catalog)
     path = Path(text)
-    if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
-        if not path.is_file():
-            raise RequirementsError({"catalog": f"no such catalog file: {text}"})
-        return load_catalog(path)
+    if path.suffix.lower() in (".yaml", ".yml") and not path.is_file():
+        raise RequirementsError({"catalog": f"no such catalog file: {text}"})
     if catalog_dir is None:
         from configurator.settings import Settings
 
         catalog_dir = Settings().catalog_dir
-    catalogs = load_catalogs(Path(catalog_dir))
-    if text not in catalogs:
-        known = ", ".join(sorted(catalogs)) or "none"
-        raise RequirementsError({"catalog": f"unknown catalog '{text}' (known: {known})"})
-    return catalogs[text]
+    return find_catalog(text, catalog_dir)
 
 
 def build_space(
