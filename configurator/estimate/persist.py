@@ -30,6 +30,7 @@ import sklearn
 from configurator.errors import EstimateError
 from configurator.estimate.features import FEATURE_NAMES
 from configurator.estimate.model import TARGETS, EstimateModel
+from configurator.storage import write_bytes_atomic
 
 FORMAT = 1
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -62,7 +63,6 @@ def save_model(
     ``report`` is the cross-validation summary shown by ``configurator estimate evaluate``.
     """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     blob = dumps_model(model)
     meta = {
         "format": FORMAT,
@@ -81,8 +81,10 @@ def save_model(
     }
     model_path = directory / MODEL_FILE
     meta_path = directory / META_FILE
-    model_path.write_bytes(blob)
-    meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    # atomic writes: an interrupted retrain leaves the previous model, never a torn file
+    # (the metadata's hash is what load_model checks the model against)
+    write_bytes_atomic(model_path, blob)
+    write_bytes_atomic(meta_path, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
     load_model.cache_clear()
     return model_path, meta_path
 
