@@ -514,7 +514,7 @@ class FarmService:
             return self._node(s, node_id, lock=False)
 
     # -- operators / orders: jobs -------------------------------------------------------
-    def submit_job(
+    def submit_jobs(
         self,
         *,
         design_id: str,
@@ -528,11 +528,12 @@ class FarmService:
         technology: Technology | str | None = None,
         priority: int = 0,
         deadline: float | None = None,
-        label: str | None = None,
+        labels: Sequence[str | None] = (None,),
         order_token: str | None = None,
         actor: str = "operator",
-    ) -> JobRow:
-        """Store the file under ``data_dir/jobs/`` and route the job at once.
+    ) -> list[JobRow]:
+        """Store the file under ``data_dir/jobs/`` and route one job per entry of ``labels``
+        (an order's pieces) in ONE transaction: all are created, or none.
 
         Exactly one of ``file_bytes`` / ``file_path``. ``bbox`` mm, ``est_seconds`` on a
         speed-1 node, ``grams`` of ``material``, ``deadline`` POSIX s. Raises
@@ -578,42 +579,57 @@ class FarmService:
             problems["grams"] = "must be >= 0 and <= 1000000"
         if not design_id or len(design_id) > 128:
             problems["design_id"] = "1 to 128 characters"
+        if not 1 <= len(labels) <= 1000:
+            problems["labels"] = "1 to 1000 jobs per submission"
         if problems:
             raise RequirementsError(problems)
         path, digest = storage.store_job_file(self.settings.data_dir, file_bytes, ext)
         now = self.clock()
         with self._tx(routing=True) as s:
-            job = JobRow(
-                design_id=design_id,
-                label=label,
-                order_token=order_token,
-                file_path=str(path),
-                file_name=name,
-                file_sha256=digest,
-                file_size=len(file_bytes),
-                technology=Technology(tech).value,
-                material=material,
-                bbox_x=float(bbox[0]),
-                bbox_y=float(bbox[1]),
-                bbox_z=float(bbox[2]),
-                est_seconds=float(est_seconds),
-                grams=float(grams),
-                priority=int(priority),
-                deadline=deadline,
-                state=JobState.QUEUED,
-                node_id=None,
-                attempts=0,
-                late=False,
-                created_at=now,
-                updated_at=now,
-            )
-            s.add(job)
+            jobs = [
+                JobRow(
+                    design_id=design_id,
+                    label=label,
+                    order_token=order_token,
+                    file_path=str(path),
+                    file_name=name,
+                    file_sha256=digest,
+                    file_size=len(file_bytes),
+                    technology=Technology(tech).value,
+                    material=material,
+                    bbox_x=float(bbox[0]),
+                    bbox_y=float(bbox[1]),
+                    bbox_z=float(bbox[2]),
+                    est_seconds=float(est_seconds),
+                    grams=float(grams),
+                    priority=int(priority),
+                    deadline=deadline,
+                    state=JobState.QUEUED,
+                    node_id=None,
+                    attempts=0,
+                    late=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+                for label in labels
+            ]
+            s.add_all(jobs)
             s.flush()
-            self._event(
-                s, now, "submitted", f"{name} ({len(file_bytes)} bytes)", actor=actor, job_id=job.id
-            )
-            self._route_rows(s, [job], now, actor="router")
-        return job
+            for job in jobs:
+                self._event(
+                    s,
+                    now,
+                    "submitted",
+                    f"{name} ({len(file_bytes)} bytes)",
+                    actor=actor,
+                    job_id=job.id,
+                )
+            self._route_rows(s, jobs, now, actor="router")
+        return jobs
+
+    def submit_job(self, *, label: str | None = None, **job: Any) -> JobRow:
+        """One job: :meth:`submit_jobs` with a single label (same arguments otherwise)."""
+        return self.submit_jobs(labels=[label], **job)[0]
 
     def cancel_job(self, job_id: int, *, reason: str = "cancelled by operator") -> JobRow:
         now = self.clock()

@@ -109,21 +109,24 @@ class OrderService:
         data = self.book.file_bytes(record, "3mf")
         bbox = _bbox(self.book.meshes(record))
         token = secrets.token_urlsafe(24)
-        for piece in range(1, order.quantity + 1):
-            self.farm.submit_job(
-                design_id=record.design_id,
-                material=material,
-                technology=technology,
-                bbox=bbox,
-                est_seconds=max(float(estimate.print_time_s), 1.0),
-                grams=float(estimate.material_g or 0.0),
-                file_bytes=data,
-                file_name=f"{record.catalog_id}-{record.design_id[:12]}.3mf",
-                priority=PRIORITIES[order.priority],
-                label=f"{record.catalog_id} piece {piece}/{order.quantity}",
-                order_token=token,
-                actor="order",
-            )
+        # all pieces in one transaction: a failure leaves no orphan job without a token
+        self.farm.submit_jobs(
+            design_id=record.design_id,
+            material=material,
+            technology=technology,
+            bbox=bbox,
+            est_seconds=max(float(estimate.print_time_s), 1.0),
+            grams=float(estimate.material_g or 0.0),
+            file_bytes=data,
+            file_name=f"{record.catalog_id}-{record.design_id[:12]}.3mf",
+            priority=PRIORITIES[order.priority],
+            labels=[
+                f"{record.catalog_id} piece {piece}/{order.quantity}"
+                for piece in range(1, order.quantity + 1)
+            ],
+            order_token=token,
+            actor="order",
+        )
         return self.get(token)
 
     def get(self, token: str) -> OrderPublic:

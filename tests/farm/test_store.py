@@ -13,7 +13,7 @@ from sqlalchemy import select
 from configurator.errors import AuthError, ConflictError, ForbiddenError, RequirementsError
 from configurator.farm.models import JobState, NodeState
 from configurator.farm.store import Base, EventRow, JobRow
-from tests.farm.conftest import Clock, add_node, submit
+from tests.farm.conftest import STL, Clock, add_node, submit
 
 
 def events(farm, kind):
@@ -232,3 +232,27 @@ def test_concurrent_claims_never_share_a_job(make_farm):
     assert Counter(e.job_id for e in events(farm, "claimed")) == Counter({j.id: 1 for j in jobs})
     with farm.store.transaction() as s:
         assert set(s.scalars(select(JobRow.state))) == {JobState.DONE}
+
+
+def test_submit_jobs_is_all_or_nothing(make_farm):
+    """An order's pieces go in one transaction: all routed under one token, or none stored."""
+    farm = make_farm()
+    add_node(farm, "a")
+    args = dict(
+        design_id="d1",
+        material="PLA",
+        bbox=(20, 20, 10),
+        est_seconds=600.0,
+        grams=10.0,
+        file_bytes=STL,
+        file_name="part.stl",
+        order_token="tok",
+    )
+    jobs = farm.submit_jobs(labels=["piece 1/3", "piece 2/3", "piece 3/3"], **args)
+    assert [j.label for j in farm.jobs_for_order("tok")] == ["piece 1/3", "piece 2/3", "piece 3/3"]
+    assert {farm.get_job(j.id).state for j in jobs} == {"assigned"}
+    with pytest.raises(RequirementsError):
+        farm.submit_jobs(labels=["x", "y"], **{**args, "order_token": "tok2", "bbox": (0, 1, 1)})
+    with pytest.raises(RequirementsError):
+        farm.submit_jobs(labels=[], **{**args, "order_token": "tok3"})
+    assert farm.jobs_for_order("tok2") == [] and farm.jobs_for_order("tok3") == []
