@@ -83,6 +83,16 @@ def population_size(name: str, evals: int) -> int:
     return max(MIN_POPULATION, min(DEFAULTS[name].pop_size, evals // 10))
 
 
+def _genetic_operators() -> dict:
+    """Variation shared by GA and NSGA-II: SBX (p 0.9, eta 15), polynomial mutation (eta 20),
+    duplicates eliminated (fresh operator objects per algorithm)."""
+    return {
+        "crossover": SBX(prob=0.9, eta=15),
+        "mutation": PM(eta=20),
+        "eliminate_duplicates": True,
+    }
+
+
 def build_algorithm(name: str, *, pop_size: int) -> Algorithm:
     """A fresh, unseeded pymoo algorithm with the documented defaults.
 
@@ -91,25 +101,11 @@ def build_algorithm(name: str, *, pop_size: int) -> Algorithm:
     repair = SpaceRepair()
     sampling = RepairedSampling()
     if name == "ga":
-        return GA(
-            pop_size=pop_size,
-            sampling=sampling,
-            crossover=SBX(prob=0.9, eta=15),
-            mutation=PM(eta=20),
-            repair=repair,
-            eliminate_duplicates=True,
-        )
+        return GA(pop_size=pop_size, sampling=sampling, repair=repair, **_genetic_operators())
     if name == "pso":
         return PSO(pop_size=pop_size, sampling=sampling, repair=repair, adaptive=True)
     if name == "nsga2":
-        return NSGA2(
-            pop_size=pop_size,
-            sampling=sampling,
-            crossover=SBX(prob=0.9, eta=15),
-            mutation=PM(eta=20),
-            repair=repair,
-            eliminate_duplicates=True,
-        )
+        return NSGA2(pop_size=pop_size, sampling=sampling, repair=repair, **_genetic_operators())
     raise OptimizationError(f"unknown algorithm '{name}'; choose one of {', '.join(ALGORITHMS)}")
 
 
