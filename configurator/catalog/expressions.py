@@ -17,12 +17,24 @@ Grammar (everything else is refused with its line and column)::
     conditional           a if condition else b            (element-wise, np.where)
     functions             min(a, b, ...) max(a, b, ...) abs sqrt floor ceil round
                           sin cos tan (radians) atan2(y, x) exp log
+    host functions        print_seconds(volume, area, bbox_x, bbox_y, height, ...)
+                          print_grams(volume, area, bbox_x, bbox_y, height, ...)
     strings               only compared with a choice: screw == "M3"
 
 A :class:`Scope` tells the compiler which names exist and how to fetch them; unknown names,
 wrong arity, attribute chains, subscripts, calls to anything else, lambdas, comprehensions,
 imports, walrus, f-strings and names starting with ``_`` raise
 :class:`~configurator.errors.ExpressionError` (1-based line/col within the text).
+
+*Host functions* are answered by an object the caller binds into the environment under
+:data:`ESTIMATOR_KEY` (``"@estimator"``, which no catalog name can be): a print estimator
+with ``predict(material, *, volume, area, bbox_x, bbox_y, height, **optional) ->
+(seconds (n,), grams (n,))`` (see :mod:`configurator.design.estimator`). The arguments are
+the whole print plate's closed-form quantities (mm³, mm², mm, in :data:`HOST_ARGS` order; the
+last five optional); the material is the design's ``material`` (an index into the catalog's
+materials, scalar or ``(n,)``): designs are grouped by material and each group is one
+vectorized ``predict`` call. Rows with a non-finite or negative argument give NaN (such a
+design is infeasible anyway) and never reach the estimator.
 
 Constraint expressions additionally compile to a *margin* (:func:`compile_margin`): for
 ``a <= b`` the margin is ``b - a`` (>= 0 is satisfied), ``and`` takes the minimum, ``or``
@@ -83,6 +95,28 @@ FUNCTIONS: dict[str, tuple[Callable[..., np.ndarray], int, int | None]] = {
     "exp": (np.exp, 1, 1),
     "log": (np.log, 1, 1),
 }
+
+#: arguments of the host functions, in order (the first five required; units mm³, mm², mm,
+#: count): the names of :func:`configurator.estimate.features.analytic_features`.
+HOST_ARGS: tuple[str, ...] = (
+    "volume",
+    "area",
+    "bbox_x",
+    "bbox_y",
+    "height",
+    "side_area",
+    "bottom_area",
+    "overhang_area",
+    "hull_volume",
+    "bodies",
+)
+HOST_REQUIRED = 5
+#: host function -> index of its value in the estimator's ``(seconds, grams)``
+HOST_FUNCTIONS: dict[str, int] = {"print_seconds": 0, "print_grams": 1}
+#: environment key of the bound estimator (``@`` cannot start a catalog name)
+ESTIMATOR_KEY = "@estimator"
+#: the environment name holding each design's material index
+MATERIAL_KEY = "material"
 
 #: names a catalog may not define. Function names stay free (``floor`` may be a parameter:
 #: ``floor`` reads it, ``floor(x)`` calls the function).
@@ -162,15 +196,18 @@ class Parsed:
     text: str
     tree: ast.expr
     names: dict[str, tuple[int, int]] = field(default_factory=dict)
+    hosts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class Compiled:
-    """A compiled expression: ``fn(env) -> array``; ``names`` it reads; ``text`` as written."""
+    """A compiled expression: ``fn(env) -> array``; ``names`` it reads; ``text`` as written;
+    ``hosts``: the host functions it calls (it then also depends on ``material``)."""
 
     text: str
     fn: Fn
     names: frozenset[str]
+    hosts: frozenset[str] = frozenset()
 
     def __call__(self, env: Env) -> np.ndarray:
         return self.fn(env)
@@ -217,7 +254,12 @@ def parse(text: str) -> Parsed:
         raise ExpressionError("expression is too deeply nested") from None
     names: dict[str, tuple[int, int]] = {}
     _check(tree, names, depth=0)
-    return Parsed(text=text, tree=tree, names=names)
+    hosts = frozenset(
+        n.func.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in HOST_FUNCTIONS
+    )
+    return Parsed(text=text, tree=tree, names=names, hosts=hosts)
 
 
 def _check(node: ast.AST, names: dict[str, tuple[int, int]], *, depth: int) -> None:
@@ -288,15 +330,19 @@ def _check(node: ast.AST, names: dict[str, tuple[int, int]], *, depth: int) -> N
         if not isinstance(node.func, ast.Name):
             raise _fail(node, "only calls of the built-in math functions are allowed")
         fname = node.func.id
-        if fname not in FUNCTIONS:
+        if fname not in FUNCTIONS and fname not in HOST_FUNCTIONS:
             _check_identifier(node.func, fname)
             raise _fail(
                 node,
-                f"unknown function {fname!r} (allowed: {', '.join(sorted(FUNCTIONS))})",
+                f"unknown function {fname!r} (allowed: {', '.join(sorted(FUNCTIONS))}; "
+                f"host: {', '.join(sorted(HOST_FUNCTIONS))})",
             )
         if node.keywords:
             raise _fail(node, f"{fname}() takes no keyword arguments")
-        _, lo, hi = FUNCTIONS[fname]
+        if fname in HOST_FUNCTIONS:
+            lo, hi = HOST_REQUIRED, len(HOST_ARGS)
+        else:
+            _, lo, hi = FUNCTIONS[fname]
         n = len(node.args)
         for a in node.args:
             if isinstance(a, ast.Starred):
@@ -325,7 +371,7 @@ def compile_expression(parsed: Parsed | str, scope: Scope) -> Compiled:
     """Compile to ``env -> array`` closures; unknown names raise ExpressionError."""
     p = parsed if isinstance(parsed, Parsed) else parse(parsed)
     fn = _compile(p.tree, scope)
-    return Compiled(text=p.text, fn=fn, names=frozenset(p.names))
+    return Compiled(text=p.text, fn=fn, names=frozenset(p.names), hosts=p.hosts)
 
 
 def compile_margin(parsed: Parsed | str, scope: Scope) -> Compiled:
@@ -336,7 +382,7 @@ def compile_margin(parsed: Parsed | str, scope: Scope) -> Compiled:
     """
     p = parsed if isinstance(parsed, Parsed) else parse(parsed)
     fn = _margin(p.tree, scope)
-    return Compiled(text=p.text, fn=fn, names=frozenset(p.names))
+    return Compiled(text=p.text, fn=fn, names=frozenset(p.names), hosts=p.hosts)
 
 
 def _const(value: float) -> Fn:
@@ -396,6 +442,12 @@ def _compile(node: ast.expr, scope: Scope) -> Fn:
         test = _compile(node.test, scope)
         body, orelse = _compile(node.body, scope), _compile(node.orelse, scope)
         return lambda env: np.where(test(env), body(env), orelse(env))
+    if isinstance(node, ast.Call) and node.func.id in HOST_FUNCTIONS:  # type: ignore[union-attr]
+        labels = scope.options(MATERIAL_KEY)
+        if not labels:
+            raise _fail(node, f"{node.func.id}() needs the catalog's materials")  # type: ignore[union-attr]
+        args = [_compile(a, scope) for a in node.args]
+        return _host_call(HOST_FUNCTIONS[node.func.id], args, labels)  # type: ignore[union-attr]
     if isinstance(node, ast.Call):
         func = FUNCTIONS[node.func.id][0]  # type: ignore[union-attr]
         args = [_compile(a, scope) for a in node.args]
@@ -407,6 +459,48 @@ def _compile(node: ast.expr, scope: Scope) -> Fn:
             return lambda env: func(a0(env), a1(env))
         return lambda env: func(*[a(env) for a in args])
     raise _fail(node, f"{type(node).__name__} not allowed in expressions")  # pragma: no cover
+
+
+def _host_call(output: int, args: list[Fn], labels: tuple[str, ...]) -> Fn:
+    """``env -> (n,)``: output ``output`` (0 seconds, 1 grams) of the bound estimator."""
+
+    def call(env: Env) -> np.ndarray:
+        estimator = env.get(ESTIMATOR_KEY)
+        if estimator is None:
+            raise ExpressionError(
+                "print_seconds()/print_grams() need a print estimator bound to the evaluation"
+            )
+        values = [a(env) for a in args]
+        return host_predict(estimator, labels, env[MATERIAL_KEY], values)[output]
+
+    return call
+
+
+def host_predict(
+    estimator: object, labels: tuple[str, ...], material: np.ndarray, values: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(seconds, grams)`` of ``estimator`` for host-function arguments ``values`` (in
+    :data:`HOST_ARGS` order) and material indices ``material`` into ``labels``, all broadcast
+    together (result shape = broadcast shape). Grouped by material: one ``predict`` per
+    material present. Rows with a non-finite or negative argument are NaN."""
+    arrays = np.broadcast_arrays(
+        np.asarray(material), *(np.asarray(v, dtype=np.float64) for v in values)
+    )
+    shape = arrays[0].shape
+    mat = np.atleast_1d(arrays[0]).astype(np.intp).reshape(-1)
+    cols = [np.atleast_1d(a).reshape(-1) for a in arrays[1:]]
+    ok = np.ones(mat.shape, dtype=bool)
+    for c in cols:
+        ok &= np.isfinite(c) & (c >= 0)
+    seconds = np.full(mat.shape, np.nan)
+    grams = np.full(mat.shape, np.nan)
+    present = np.unique(mat[ok])
+    for m in present:
+        rows = ok & (mat == m) if len(present) > 1 or not ok.all() else slice(None)
+        kwargs = {name: c[rows] for name, c in zip(HOST_ARGS, cols, strict=False)}
+        s, g = estimator.predict(labels[int(m)], **kwargs)  # type: ignore[attr-defined]
+        seconds[rows], grams[rows] = s, g
+    return seconds.reshape(shape), grams.reshape(shape)
 
 
 def _compare_pairs(node: ast.Compare, scope: Scope) -> list[tuple[Callable, Fn, Fn]]:

@@ -12,6 +12,10 @@ Lookups: ``CHOICE.COLUMN`` reads ``tables[CHOICE][option][COLUMN]`` at the choic
 ``printer.y``, ``printer.z`` (mm) and ``printer.volume`` (mm^3) are the build volume of the
 largest printer (by volume) whose technology matches the material's technology (0 when none
 can print it, so a fit constraint fails).
+
+Host functions (``print_seconds``, ``print_grams``; :mod:`configurator.catalog.expressions`)
+read the estimator bound in ``env["@estimator"]`` and the design's ``material``;
+:attr:`Program.host_calls` says whether the catalog uses them at all.
 """
 
 from __future__ import annotations
@@ -113,10 +117,17 @@ class Program:
             margins = {name: _full(expr(env), shape) for name, expr in self.constraints.items()}
         return derived, objectives, margins
 
+    @property
+    def host_calls(self) -> frozenset[str]:
+        """The host functions (``print_seconds``, ``print_grams``) any expression calls."""
+        exprs = [*self.derived.values(), *self.objectives.values(), *self.constraints.values()]
+        return frozenset().union(*(e.hosts for e in exprs))
+
     def inputs_of(self, name: str) -> set[str]:
-        """The input names (requirements, parameters, ``material``) ``name`` depends on."""
+        """The input names (requirements, parameters, ``material``) ``name`` depends on
+        (a host-function call depends on ``material``)."""
         expr = self.derived.get(name) or self.objectives.get(name) or self.constraints[name]
-        out: set[str] = set()
+        out: set[str] = {"material"} if expr.hosts else set()
         for ref in expr.names:
             head = ref.split(".", 1)[0] if "." in ref else ref
             head = self.scope.index_of.get(head, head) if "." in ref else head

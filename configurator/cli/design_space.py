@@ -73,9 +73,11 @@ def _parse_bounds(items: list[str]) -> dict[str, tuple[str, str]]:
 def run(args: argparse.Namespace) -> int:
     from configurator.catalog.loader import find_catalog
     from configurator.design.space import DesignSpace
+    from configurator.services.design import space_estimator
     from configurator.settings import Settings
 
-    catalog = find_catalog(args.catalog, Settings().catalog_dir)
+    settings = Settings()
+    catalog = find_catalog(args.catalog, settings.catalog_dir)
     space = DesignSpace(
         catalog,
         requirements=parse_pairs(args.require, option="--require"),
@@ -83,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         bounds=_parse_bounds(args.bounds),
         objectives=args.objective,
         material=args.material,
+        estimator=space_estimator(catalog, settings=settings),
     )
     x = space.default_x()
     record = space.record(x)

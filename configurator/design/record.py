@@ -7,6 +7,10 @@ constraint margins, feasibility) plus what later stages attach (``mesh``, ``file
 inputs always give the same id and the same bytes. Numbers are rounded to
 :data:`SIGNIFICANT` significant digits before hashing (last-bit differences between
 machines do not change the id).
+
+``estimator`` names the print estimator a catalog's host functions used (e.g.
+``"learned:6b54f19ed0b8a9c2"``); it is part of the id only when set, so the ids of catalogs
+that call no host function (``estimator`` None) are what they were before the field existed.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ IDENTITY_FIELDS = (
     "constraints",
     "feasible",
 )
+#: identity field that counts only when not None
+OPTIONAL_IDENTITY_FIELDS = ("estimator",)
 
 
 def round_sig(value: float, digits: int = SIGNIFICANT) -> float:
@@ -94,6 +100,10 @@ class DesignRecord(_Model):
     objectives: dict[str, ObjectiveValue]
     constraints: dict[str, ConstraintValue]
     feasible: bool
+    estimator: str | None = Field(
+        default=None,
+        description="print estimator identity behind host-function objectives (None: none used)",
+    )
     mesh: MeshInfo | None = None
     files: dict[str, str] = Field(default_factory=dict)
 
@@ -105,7 +115,11 @@ class DesignRecord(_Model):
 
     def identity(self) -> dict[str, Any]:
         """The identity fields as plain JSON data."""
-        return self.model_dump(mode="json", include=set(IDENTITY_FIELDS))
+        out = self.model_dump(mode="json", include=set(IDENTITY_FIELDS))
+        for k in OPTIONAL_IDENTITY_FIELDS:
+            if getattr(self, k) is not None:
+                out[k] = getattr(self, k)
+        return out
 
     def verify(self) -> bool:
         """True when ``design_id`` matches the identity fields."""
@@ -115,6 +129,7 @@ class DesignRecord(_Model):
 def design_id(identity: dict[str, Any]) -> str:
     """sha256 hex of the canonical JSON (sorted keys, no spaces) of ``identity``."""
     data = {k: identity[k] for k in IDENTITY_FIELDS}
+    data.update({k: identity[k] for k in OPTIONAL_IDENTITY_FIELDS if identity.get(k) is not None})
     if hasattr(data["parameters"], "items"):
         data = json.loads(json.dumps(data, default=_json_default))
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)

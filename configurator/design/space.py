@@ -9,6 +9,12 @@ vector. :meth:`DesignSpace.evaluate` maps a population matrix ``X (n, n_var)`` t
 (``F``, minimization form), constraint violations (``G``, ``<= 0`` satisfied), derived values
 and feasibility in one vectorized call.
 
+Catalogs whose expressions call a host function (``print_seconds``, ``print_grams``) need a
+print estimator: ``DesignSpace(..., estimator=...)`` binds one (the service layer supplies the
+learned model); without it the space uses
+:class:`~configurator.design.estimator.AnalyticEstimator`. The estimator's ``identity`` goes
+into every record of such a catalog (:attr:`DesignSpace.estimator_identity`).
+
 Requirement values may be given as numbers, booleans or text (``"80"``, ``"true"``, ``"M3"``),
 as they come from a command line or a web form.
 """
@@ -22,7 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from configurator.catalog.expressions import ESTIMATOR_KEY
 from configurator.catalog.model import Catalog, FieldSpec
+from configurator.design.estimator import AnalyticEstimator, PrintEstimator
 from configurator.design.record import (
     ConstraintValue,
     DesignRecord,
@@ -88,9 +96,16 @@ class DesignSpace:
         objectives: Sequence[str] | None = None,
         weights: Sequence[float] | None = None,
         material: str | None = None,
+        estimator: PrintEstimator | None = None,
     ):
         self.catalog = catalog
         self.program = catalog.program
+        #: the print estimator bound to host-function calls (None when the catalog calls none)
+        self.estimator: PrintEstimator | None = None
+        if self.program.host_calls:
+            self.estimator = (
+                estimator if estimator is not None else AnalyticEstimator.for_catalog(catalog)
+            )
         errors: dict[str, str] = {}
         self.requirements = _resolve_requirements(catalog, requirements or {}, errors)
         self.locks = _resolve_locks(catalog, locks or {}, material, errors)
@@ -113,6 +128,11 @@ class DesignSpace:
         self._fixed = self._fixed_env()
 
     # ------------------------------------------------------------------ properties
+
+    @property
+    def estimator_identity(self) -> str | None:
+        """The bound estimator's identity, or None when the catalog calls no host function."""
+        return None if self.estimator is None else str(self.estimator.identity)
 
     @property
     def n_var(self) -> int:
@@ -237,6 +257,8 @@ class DesignSpace:
 
     def _fixed_env(self) -> dict[str, np.ndarray]:
         env: dict[str, Any] = {}
+        if self.estimator is not None:
+            env[ESTIMATOR_KEY] = self.estimator
         for name, value in self.requirements.items():
             env[name] = _env_value(self.catalog.requirements[name], value)
         for name, value in self.locks.items():
@@ -343,6 +365,7 @@ class DesignSpace:
             objectives=objectives,
             constraints=constraints,
             feasible=bool(ev.feasible[0]),
+            estimator=self.estimator_identity,
         )
 
 

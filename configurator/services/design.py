@@ -6,6 +6,12 @@ the customer's objectives and weights, builds the :class:`DesignSpace`, runs
 :func:`configurator.optimize.run_optimization` and, when nothing is feasible, lets the
 infeasibility report probe which single requirement change would help.
 
+Print estimates: a catalog whose objectives call ``print_seconds``/``print_grams`` is
+evaluated with the learned model in use (:func:`configurator.services.estimate.catalog_estimator`:
+the refit under ``data_dir/estimate`` when there is one, else the shipped model), unless an
+``estimator`` is passed; ``model_dir`` picks the model's directory explicitly (what a worker
+process receives, as plain text). The records carry the estimator's identity.
+
 ``DesignRequest`` is the same call as a plain, picklable model (one Dask task per
 request, :func:`run_many`).
 """
@@ -45,6 +51,9 @@ class DesignRequest(BaseModel):
     top: int = 5
     time_cap_s: float | None = None
     catalog_dir: str | None = None
+    model_dir: str | None = Field(
+        default=None, description="print-time model directory (None: the one Settings picks)"
+    )
 
 
 def resolve_catalog(catalog: Any, *, catalog_dir: str | Path | None = None) -> Any:
@@ -68,6 +77,25 @@ def resolve_catalog(catalog: Any, *, catalog_dir: str | Path | None = None) -> A
     return find_catalog(text, catalog_dir)
 
 
+def space_estimator(
+    catalog: Any, *, settings: Any = None, model_dir: str | Path | None = None
+) -> Any:
+    """The print estimator for ``catalog``'s host functions: the learned model in
+    ``model_dir`` (default: the model ``settings`` — or ``Settings()`` — uses); None when
+    the catalog calls no host function (nothing to load)."""
+    if not catalog.program.host_calls:
+        return None
+    from configurator.services.estimate import catalog_estimator, learned_estimator
+
+    if model_dir is not None:
+        return learned_estimator(model_dir, catalog)
+    if settings is None:
+        from configurator.settings import Settings
+
+        settings = Settings()
+    return catalog_estimator(settings, catalog)
+
+
 def build_space(
     catalog: Any,
     *,
@@ -77,11 +105,18 @@ def build_space(
     objectives: Sequence[str] | None = None,
     weights: Sequence[float] | None = None,
     material: str | None = None,
+    estimator: Any = None,
+    settings: Any = None,
 ) -> Any:
     """The :class:`DesignSpace` for a customer's input (it validates every field, text
-    values from a command line included, and raises ``RequirementsError``)."""
+    values from a command line included, and raises ``RequirementsError``).
+
+    ``estimator``: the print estimator for host functions (default: :func:`space_estimator`,
+    the learned model ``settings`` picks)."""
     from configurator.design.space import DesignSpace
 
+    if estimator is None:
+        estimator = space_estimator(catalog, settings=settings)
     return DesignSpace(
         catalog,
         requirements=dict(requirements or {}),
@@ -90,6 +125,7 @@ def build_space(
         objectives=list(objectives) if objectives else None,
         weights=list(weights) if weights is not None else None,
         material=material,
+        estimator=estimator,
     )
 
 
@@ -137,20 +173,28 @@ def design(
     on_progress: Callable[[ProgressEvent], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     catalog_dir: str | Path | None = None,
+    estimator: Any = None,
+    model_dir: str | Path | None = None,
+    settings: Any = None,
 ) -> OptimizationResult:
     """Optimize a catalog for a customer's requirements; see :func:`run_optimization`.
 
     ``catalog``: a ``Catalog``, a YAML path or a catalog id. Requirements left out take
     the catalog's defaults. Returns the result (status ok / infeasible / cancelled); bad
     input raises :class:`RequirementsError` or :class:`OptimizationError`.
+    ``estimator`` / ``model_dir`` / ``settings``: the print estimator of host functions
+    (see the module docstring; default: the learned model in use).
     """
     cat = resolve_catalog(catalog, catalog_dir=catalog_dir)
+    if estimator is None:
+        estimator = space_estimator(cat, settings=settings, model_dir=model_dir)
     space_kwargs = {
         "locks": locks,
         "bounds": bounds,
         "objectives": objectives,
         "weights": weights,
         "material": material,
+        "estimator": estimator,
     }
     space = build_space(cat, requirements=requirements, **space_kwargs)
     return run_optimization(
@@ -182,6 +226,7 @@ def run_request(request: DesignRequest) -> OptimizationResult:
         top=request.top,
         time_cap_s=request.time_cap_s,
         catalog_dir=request.catalog_dir,
+        model_dir=request.model_dir,
     )
 
 

@@ -16,6 +16,11 @@ Which slicer profile: the model has one estimator per FDM profile (PLA, PETG, AS
 ``PrintEstimate.method`` says which rule applied. A design's parts (e.g. base + lid) are
 laid out on one plate and estimated together, as the farm prints one piece.
 
+Optimization: :func:`catalog_estimator` wraps the model in use as the
+:class:`~configurator.design.estimator.PrintEstimator` a catalog's host functions
+(``print_seconds``, ``print_grams``) call, with the same profile rule; its identity is
+``"learned:" + the model's sha256[:16]``.
+
 Price: :mod:`configurator.estimate.pricing` with the catalog material's ``cost_per_kg``,
 ``Settings.machine_rate_per_hour[technology]`` and ``Settings.setup_cost``.
 """
@@ -119,6 +124,105 @@ def predict(
     else:
         grams = grams * choice.grams_scale
     return seconds, grams, choice
+
+
+# ---------------------------------------------------------------------------- optimizer
+LEARNED_PREFIX = "learned:"
+
+
+class LearnedEstimator:
+    """The learned model as a catalog's :class:`~configurator.design.estimator.PrintEstimator`.
+
+    Holds the model directory, the model's sha256 and the catalog's materials
+    (name -> (technology, density g/cm³)); the model itself is loaded on the first
+    ``predict`` in each process, so the object pickles small (a process-pool or Dask run
+    carries it) and a worker loads the same model. If the directory's model changed since
+    (another sha256), ``predict`` raises :class:`EstimateError` rather than mix two models
+    under one identity. Profiles: :func:`choose_profile` (stand-in / placeholder rules).
+    """
+
+    def __init__(
+        self, directory: str | Path, *, sha256: str, materials: Mapping[str, tuple[str, float]]
+    ):
+        self.directory = str(directory)
+        self.sha256 = str(sha256)
+        self.materials = {k: (str(t), float(d)) for k, (t, d) in materials.items()}
+        self.identity = LEARNED_PREFIX + self.sha256[:16]
+        self._model: EstimateModel | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_model"] = None
+        return state
+
+    def __repr__(self) -> str:
+        return f"LearnedEstimator({self.identity!r}, directory={self.directory!r})"
+
+    def model(self) -> EstimateModel:
+        """The model (loaded once per process and object; checked against ``sha256``)."""
+        if self._model is None:
+            meta = persist.read_metadata(self.directory)
+            if meta.get("model_sha256") != self.sha256:
+                raise EstimateError(
+                    f"the print-time model in {self.directory} changed while in use "
+                    f"(expected {self.identity}); start the run again"
+                )
+            meta_path = Path(self.directory) / persist.META_FILE
+            self._model = _cached(str(Path(self.directory)), os.stat(meta_path).st_mtime_ns)
+        return self._model
+
+    def predict(
+        self,
+        material: str,
+        *,
+        volume: np.ndarray,
+        area: np.ndarray,
+        bbox_x: np.ndarray,
+        bbox_y: np.ndarray,
+        height: np.ndarray,
+        **optional: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(seconds (n,), grams (n,))`` of whole plates from closed-form quantities."""
+        from configurator.estimate.features import analytic_features
+
+        if material not in self.materials:
+            raise EstimateError(
+                f"material {material!r} is not one of the catalog's ({', '.join(self.materials)})"
+            )
+        technology, density = self.materials[material]
+        model = self.model()
+        X = analytic_features(
+            volume=volume,
+            area=area,
+            bbox_x=bbox_x,
+            bbox_y=bbox_y,
+            height=height,
+            layer_height=model.layer_height,
+            **optional,
+        )
+        seconds, grams, _ = predict(
+            model, X, material=material, technology=technology, density=density
+        )
+        return seconds, grams
+
+
+def learned_estimator(directory: str | Path, catalog: Any) -> LearnedEstimator:
+    """A :class:`LearnedEstimator` for ``catalog``'s materials over the model saved in
+    ``directory`` (its ``model.json`` gives the identity; the model loads lazily)."""
+    meta = persist.read_metadata(directory)
+    sha = meta.get("model_sha256")
+    if not isinstance(sha, str) or len(sha) < 16:
+        raise EstimateError(f"{Path(directory) / persist.META_FILE} has no model_sha256")
+    materials = {
+        name: (str(m.technology), float(m.density)) for name, m in catalog.materials.items()
+    }
+    return LearnedEstimator(directory, sha256=sha, materials=materials)
+
+
+def catalog_estimator(settings: Any, catalog: Any) -> LearnedEstimator:
+    """The estimator the optimizer uses for ``catalog``: the model in use (a refit under
+    ``settings.data_dir`` when there is one, else the shipped model; :func:`model_dir`)."""
+    return learned_estimator(model_dir(settings), catalog)
 
 
 # ---------------------------------------------------------------------------- estimates

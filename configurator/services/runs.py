@@ -56,7 +56,9 @@ class RunLimitError(ConfiguratorError):
 class RunSpec(BaseModel):
     """One run as plain data (picklable): what ``design()`` receives in the worker.
 
-    ``catalog``: path of the catalog YAML (the worker loads it itself).
+    ``catalog``: path of the catalog YAML (the worker loads it itself). ``model_dir``: the
+    print-time model directory the server uses (set by :meth:`RunManager.submit`), so the
+    worker evaluates ``print_seconds``/``print_grams`` with the same model.
     """
 
     catalog: str
@@ -70,6 +72,7 @@ class RunSpec(BaseModel):
     seed: int = 0
     top: int = 8
     time_cap_s: float | None = None
+    model_dir: str | None = None
 
 
 # --------------------------------------------------------------------------- channels
@@ -164,6 +167,7 @@ def execute_run(spec: RunSpec, channel: Any) -> Any:
         time_cap_s=spec.time_cap_s,
         on_progress=on_progress,
         should_stop=channel.stopped,
+        model_dir=spec.model_dir,
     )
 
 
@@ -294,6 +298,10 @@ class RunManager:
         """Start a run (returns at once with status ``queued``)."""
         if spec.time_cap_s is None:
             spec = spec.model_copy(update={"time_cap_s": float(self.settings.run_time_cap_s)})
+        if spec.model_dir is None:
+            from configurator.services.estimate import model_dir
+
+            spec = spec.model_copy(update={"model_dir": str(model_dir(self.settings))})
         with self._lock:
             if self._closed:
                 raise OptimizationError("the server is shutting down")

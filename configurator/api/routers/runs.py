@@ -186,7 +186,7 @@ def objective_info(catalog: Any, names: list[str] | None) -> list[ObjectiveInfo]
 
 def run_public(run: Run, catalogs: CatalogCache) -> RunPublic:
     catalog = catalogs.all().get(run.catalog_id)
-    request = run.spec.model_dump(mode="json", exclude={"catalog"})
+    request = run.spec.model_dump(mode="json", exclude={"catalog", "model_dir"})
     request["catalog_id"] = run.catalog_id
     with run.lock:
         result = run.result
