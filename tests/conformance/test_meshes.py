@@ -5,7 +5,8 @@ samples and hypothesis-drawn designs over the whole requirement/parameter space 
 meshes passing every check (watertight, one body, volume = the catalog's formula, printer
 fit, wall thickness, ...); every STL written here must be clean under ``admesh`` and read
 back by numpy-stl with the same triangle count and volume; one part per catalog is sliced
-by PrusaSlicer into G-code with an estimated printing time.
+by PrusaSlicer into G-code with an estimated printing time, from its STL and from its 3MF
+(same time and filament).
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def test_export_is_byte_identical_for_the_same_design(catalog, samples):
 
 
 @pytest.mark.external
-def test_one_part_per_catalog_slices_with_an_estimated_time(samples, tmp_path):
+def test_smallest_part_slices_from_stl_and_3mf_alike(samples, tmp_path):
     from configurator.slicer import slice_stl
 
     _tool("prusa-slicer")
@@ -148,6 +149,13 @@ def test_one_part_per_catalog_slices_with_an_estimated_time(samples, tmp_path):
     result = slice_stl(path, profile="PLA", workdir=tmp_path)
     assert result.seconds > 0 and result.filament_mm > 0
     assert "; estimated printing time" in result.gcode_path.read_text(errors="replace")
+    # the same part as 3MF: PrusaSlicer reads our package (units mm, one object) and gets
+    # the same print (float32 STL vs decimal 3MF coordinates: a few seconds at most)
+    path_3mf = tmp_path / f"{name}-3mf.3mf"
+    path_3mf.write_bytes(geometry.export_parts(parts, "3mf")[name])
+    from_3mf = slice_stl(path_3mf, profile="PLA", workdir=tmp_path)
+    assert from_3mf.seconds == pytest.approx(result.seconds, rel=5e-3)
+    assert from_3mf.filament_mm == pytest.approx(result.filament_mm, rel=5e-3)
 
 
 def test_catalog_check_reports_no_mesh_problems(catalog):
