@@ -23,6 +23,7 @@ from configurator.catalog.expressions import (
     Compiled,
     compile_expression,
     compile_margin,
+    host_call_positions,
     parse,
 )
 from configurator.catalog.model import NAME_PATTERN, Catalog, Derived, FieldSpec
@@ -337,6 +338,12 @@ def _expr_loc(catalog: Catalog, name: str) -> Loc:
     )
 
 
+_HOST_ONLY = (
+    "{fname}() may be called in objectives and constraints only: derived values and the "
+    "volume feed the geometry, which must not depend on a print estimate"
+)
+
+
 def _compile(catalog: Catalog, scope: CatalogScope, issues: list[Issue]) -> Program | None:
     n_before = len(issues)
     texts: dict[str, tuple[Loc, str | float]] = {
@@ -349,6 +356,9 @@ def _compile(catalog: Catalog, scope: CatalogScope, issues: list[Issue]) -> Prog
             parsed[name] = parse(text)
         except ExpressionError as exc:
             issues.append(Issue(loc, exc.message, (exc.line, exc.col)))
+            continue
+        for fname, line, col in host_call_positions(parsed[name]):
+            issues.append(Issue(loc, _HOST_ONLY.format(fname=fname), (line, col)))
     # values that derived expressions may read: inputs, then every derived value
     scope.values.update(texts)
 

@@ -262,6 +262,16 @@ def parse(text: str) -> Parsed:
     return Parsed(text=text, tree=tree, names=names, hosts=hosts)
 
 
+def host_call_positions(parsed: Parsed) -> list[tuple[str, int, int]]:
+    """``(function, line, col)`` of every host-function call in ``parsed`` (text order)."""
+    calls = [
+        (n.func.id, *_pos(n))
+        for n in ast.walk(parsed.tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in HOST_FUNCTIONS
+    ]
+    return sorted(calls, key=lambda c: (c[1], c[2]))
+
+
 def _check(node: ast.AST, names: dict[str, tuple[int, int]], *, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise _fail(node, f"expression is nested deeper than {MAX_DEPTH} levels")

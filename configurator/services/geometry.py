@@ -113,14 +113,15 @@ def clear_memory_cache() -> None:
 # ---------------------------------------------------------------------------- values
 
 
-def design_values(catalog: Any, record: Any, *, estimator: Any = None) -> dict[str, Any]:
+def design_values(catalog: Any, record: Any) -> dict[str, Any]:
     """Everything the generator needs for ``record`` (a DesignRecord), recomputed through
     :class:`~configurator.design.space.DesignSpace` from its requirements, material and
     parameters. Raises GeometryError when the record does not belong to ``catalog``.
 
-    ``estimator``: the print estimator for the catalog's host functions (the service
-    callers pass the learned model in use; None: the space's analytic fallback — it only
-    matters to a derived value that calls ``print_seconds``/``print_grams``)."""
+    No print estimator is bound: host functions (``print_seconds``...) may only appear in
+    objectives and constraints (the catalog checks refuse them in derived values and the
+    volume), so the values a generator reads never depend on one, and a mesh can be built
+    even when the print-time model cannot be read."""
     from configurator.design.space import DesignSpace
 
     if record.catalog_id != catalog.id:
@@ -135,11 +136,7 @@ def design_values(catalog: Any, record: Any, *, estimator: Any = None) -> dict[s
         )
     params = {name: p.value for name, p in record.parameters.items()}
     space = DesignSpace(
-        catalog,
-        requirements=record.requirements,
-        locks=params,
-        material=record.material,
-        estimator=estimator,
+        catalog, requirements=record.requirements, locks=params, material=record.material
     )
     return space.values(np.zeros(space.n_var))
 
@@ -186,12 +183,10 @@ def build_design(
     *,
     design_id: str | None = None,
     check: bool = True,
-    estimator: Any = None,
 ) -> Parts:
     """Build (or fetch from memory) the meshes of one design.
 
-    ``record_or_values`` is a DesignRecord or the mapping ``DesignSpace.values(x)`` returns;
-    ``estimator`` goes to :func:`design_values` for a record.
+    ``record_or_values`` is a DesignRecord or the mapping ``DesignSpace.values(x)`` returns.
     With ``check`` the mesh checks run (once per design) and a failure raises
     :class:`~configurator.errors.MeshCheckError` naming the design and the check.
     """
@@ -207,7 +202,7 @@ def build_design(
     parts = _CACHE.get(design_id)
     if parts is None:
         if values is None:
-            values = design_values(catalog, record_or_values, estimator=estimator)
+            values = design_values(catalog, record_or_values)
         meshes = registry.generate(catalog.generator, values, design_id=design_id)
         parts = Parts(
             design_id=design_id,
@@ -324,17 +319,10 @@ def _catalog_for(record: Any, settings: Any, catalog: Any) -> Any:
     return resolve_catalog(record.catalog_id, catalog_dir=settings.catalog_dir)
 
 
-def _estimator(catalog: Any, settings: Any) -> Any:
-    """The learned print estimator ``settings`` uses for ``catalog`` (None: no host calls)."""
-    from configurator.services.design import space_estimator
-
-    return space_estimator(catalog, settings=settings)
-
-
 def build_meshes(record: Any, *, settings: Any, catalog: Any = None) -> dict[str, Any]:
     """Part name -> checked ``trimesh.Trimesh`` for a design record (memory-cached)."""
     cat = _catalog_for(record, settings, catalog)
-    return build_design(cat, record, estimator=_estimator(cat, settings)).meshes
+    return build_design(cat, record).meshes
 
 
 def export_design(
@@ -357,7 +345,7 @@ def export_design(
     if cached is not None:
         return cached
     cat = _catalog_for(record, settings, catalog)
-    parts = build_design(cat, record, estimator=_estimator(cat, settings))
+    parts = build_design(cat, record)
     if part is None:
         data = export_whole(parts, fmt)
     elif part in parts.meshes:
@@ -409,9 +397,8 @@ def attach_meshes(
 
     fmt = _fmt(fmt)
     out = []
-    estimator = _estimator(catalog, settings)
     for record in records:
-        parts = build_design(catalog, record, estimator=estimator)
+        parts = build_design(catalog, record)
         blobs = export_parts(parts, fmt)
         files = {}
         mesh_parts = {}
@@ -470,8 +457,7 @@ def sample_designs(catalog: Any, *, samples: int, seed: int) -> list[dict[str, A
     """Up to ``samples`` feasible designs (values dicts), deterministic for ``seed``.
 
     The first comes from the default requirements; the others from requirements drawn
-    uniformly in their ranges (geometry only: host functions use the analytic fallback
-    estimator). For each, 256 seeded random parameter vectors are evaluated
+    uniformly in their ranges. For each, 256 seeded random parameter vectors are evaluated
     and the first feasible one is kept (requirements with no feasible draw are skipped;
     at most ``20 * samples`` attempts).
     """

@@ -107,19 +107,17 @@ def render_thumbnail(
 _LOCK = threading.Lock()
 
 
-def default_design(catalog: Any, *, estimator: Any = None) -> Any:
-    """The design record of the catalog's defaults (requirements and parameters);
-    ``estimator``: the print estimator for host functions (None: the analytic fallback)."""
+def default_design(catalog: Any) -> Any:
+    """The design record of the catalog's defaults (requirements and parameters)."""
     from configurator.design.space import DesignSpace
 
-    space = DesignSpace(catalog, estimator=estimator)
+    space = DesignSpace(catalog)
     return space.record(space.default_x())
 
 
-def catalog_thumbnail(catalog: Any, *, data_dir: Path, estimator: Any = None) -> bytes:
+def catalog_thumbnail(catalog: Any, *, data_dir: Path) -> bytes:
     """PNG of the catalog's default design, cached as ``data_dir/thumbnails/<hash>.png``
-    (the catalog's content hash: a changed catalog gets a new picture). ``estimator`` as
-    in :func:`default_design` (the picture itself does not depend on it)."""
+    (the catalog's content hash: a changed catalog gets a new picture)."""
     from configurator import storage
     from configurator.services.geometry import build_design
 
@@ -129,8 +127,8 @@ def catalog_thumbnail(catalog: Any, *, data_dir: Path, estimator: Any = None) ->
             return storage.read_bytes(path)
         except FileNotFoundError:
             pass
-        record = default_design(catalog, estimator=estimator)
-        parts = build_design(catalog, record, check=False, estimator=estimator)
+        record = default_design(catalog)
+        parts = build_design(catalog, record, check=False)
         png = render_thumbnail(parts.meshes)
         storage.write_bytes_atomic(path, png)
         return png

@@ -105,3 +105,20 @@ def test_catalog_with_a_wrong_arity_reports_file_line_col(tmp_path):
     col = len("    expr: 1 + ") + 1
     assert f"{path}:{line}:{col}:" in str(info.value)
     assert "print_seconds() takes 5 to 10 arguments, got 2" in str(info.value)
+
+
+def test_host_calls_in_derived_values_or_the_volume_are_refused(tmp_path):
+    """The geometry reads derived values and the volume; it must never depend on an estimate."""
+    text = (REPO_ROOT / "catalogs" / "enclosure.yaml").read_text(encoding="utf-8")
+    anchor = "  plate_gap: {expr: 5.0"
+    start = text.index(anchor)
+    line_text = "    expr: 2 * print_seconds(volume, 1, 2, 3, 4)\n"
+    bad = text[:start] + "  est_s:\n" + line_text + text[start:]
+    path = tmp_path / "enclosure.yaml"
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(CatalogError) as info:
+        load_catalog(path)
+    line = bad[:start].count("\n") + 2
+    col = line_text.index("print_seconds") + 1
+    assert f"{path}:{line}:{col}:" in str(info.value)
+    assert "print_seconds() may be called in objectives and constraints only" in str(info.value)

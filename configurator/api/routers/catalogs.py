@@ -258,16 +258,11 @@ def get_catalog(catalog_id: str, catalogs: Catalogs, settings: Settings_) -> Cat
     summary="Gallery picture of the family's default design",
 )
 def get_thumbnail(catalog_id: str, catalogs: Catalogs, settings: Settings_) -> Response:
-    from configurator.services.design import space_estimator
     from configurator.services.thumbnails import catalog_thumbnail
 
     catalog = catalogs.get(catalog_id)
     try:
-        png = catalog_thumbnail(
-            catalog,
-            data_dir=Path(settings.data_dir),
-            estimator=space_estimator(catalog, settings=settings),
-        )
+        png = catalog_thumbnail(catalog, data_dir=Path(settings.data_dir))
     except ConfiguratorError as exc:
         raise HTTPException(status_code=500, detail=f"thumbnail unavailable: {exc}") from exc
     return Response(
