@@ -119,11 +119,19 @@ def predict(
     """Vectorized ``(seconds (n,), grams (n,), choice)`` for features ``X`` (n, 13)."""
     choice = choose_profile(model, material=material, technology=technology, density=density)
     seconds, grams = model.predict(choice.profile, X)
+    volume = X[:, FEATURE_NAMES.index("volume")]
+    return seconds, profile_grams(choice, grams, volume=volume, density=density), choice
+
+
+def profile_grams(
+    choice: ProfileChoice, grams: np.ndarray, *, volume: np.ndarray, density: float
+) -> np.ndarray:
+    """Grams for the material from the profile's prediction ``grams`` (n,): scaled by the
+    density ratio for a stand-in profile, or the solid ``volume`` (mm³, (n,)) × ``density``
+    (g/cm³) for a non-FDM material."""
     if choice.solid_grams:
-        grams = X[:, FEATURE_NAMES.index("volume")] * float(density) / 1000.0
-    else:
-        grams = grams * choice.grams_scale
-    return seconds, grams, choice
+        return np.broadcast_to(np.asarray(volume, float), np.shape(grams)) * float(density) / 1e3
+    return grams * choice.grams_scale
 
 
 # ---------------------------------------------------------------------------- optimizer
@@ -182,8 +190,10 @@ class LearnedEstimator:
         height: np.ndarray,
         **optional: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``(seconds (n,), grams (n,))`` of whole plates from closed-form quantities."""
-        from configurator.estimate.features import analytic_features
+        """``(seconds (n,), grams (n,))`` of whole plates from closed-form quantities
+        (:func:`~configurator.estimate.model.predict_from_features` on the profile
+        :func:`choose_profile` picks, grams as in :func:`profile_grams`)."""
+        from configurator.estimate.model import predict_from_features
 
         if material not in self.materials:
             raise EstimateError(
@@ -191,19 +201,18 @@ class LearnedEstimator:
             )
         technology, density = self.materials[material]
         model = self.model()
-        X = analytic_features(
+        choice = choose_profile(model, material=material, technology=technology, density=density)
+        seconds, grams = predict_from_features(
+            model,
+            material=choice.profile,
             volume=volume,
             area=area,
             bbox_x=bbox_x,
             bbox_y=bbox_y,
             height=height,
-            layer_height=model.layer_height,
             **optional,
         )
-        seconds, grams, _ = predict(
-            model, X, material=material, technology=technology, density=density
-        )
-        return seconds, grams
+        return seconds, profile_grams(choice, grams, volume=volume, density=density)
 
 
 def learned_estimator(directory: str | Path, catalog: Any) -> LearnedEstimator:
