@@ -12,7 +12,8 @@ the real policies:
   (shortest-processing-time, the classic rule for low mean flow time), then first come;
   ``order="fifo"``: higher priority first, then first come;
 * no failures (compare with a simulator run whose ``SimConfig.failure_schedule`` is
-  empty), full spools, exact capability from the router (:meth:`FarmState.capable`);
+  empty), full spools, exact capability from the router
+  (:func:`configurator.farm.simulate.capability_matrix`);
 * a print takes ``actual_s / speed`` (the dispatcher only knows the estimates).
 
 Pure and deterministic: same workload and order → same result. Event loop over a heap of
@@ -27,8 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from configurator.errors import FarmError
-from configurator.farm.router import FarmState
-from configurator.farm.simulate import job_snapshot, node_snapshot
+from configurator.farm.simulate import check_printable
 from configurator.farm.workload import Workload
 
 ORDERS = ("spt", "fifo")
@@ -50,15 +50,6 @@ class ReferenceResult:
     makespan_s: float
 
 
-def capability_matrix(workload: Workload) -> np.ndarray:
-    """``(jobs, nodes)`` bool: the router's capability check at full spools, nodes in
-    ``workload.nodes`` order."""
-    state = FarmState([node_snapshot(n) for n in workload.nodes])
-    order = [state.index[n.node_id] for n in workload.nodes]
-    rows = [state.capable(job_snapshot(job, seq))[order] for seq, job in enumerate(workload.jobs)]
-    return np.array(rows, dtype=bool).reshape(len(workload.jobs), len(workload.nodes))
-
-
 def global_queue_dispatch(workload: Workload, *, order: str = "spt") -> ReferenceResult:
     """Run the reference scheduler (module docstring) on ``workload``.
 
@@ -68,10 +59,7 @@ def global_queue_dispatch(workload: Workload, *, order: str = "spt") -> Referenc
         raise FarmError(f"unknown reference order {order!r}; choose one of {', '.join(ORDERS)}")
     jobs, nodes = workload.jobs, workload.nodes
     n_jobs = len(jobs)
-    cap = capability_matrix(workload)
-    if n_jobs and not cap.any(axis=1).all():
-        k = int(np.flatnonzero(~cap.any(axis=1))[0])
-        raise FarmError(f"job {jobs[k].job_id} fits no node")
+    cap = check_printable(workload)
     speed = np.array([n.speed for n in nodes], dtype=float)
     # fastest first, then lowest id: the preference among idle nodes
     preference = sorted(range(len(nodes)), key=lambda i: (-speed[i], nodes[i].node_id))

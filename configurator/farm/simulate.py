@@ -131,19 +131,39 @@ def job_snapshot(job: JobSpec, seq: int) -> JobSnapshot:
     )
 
 
-def workload_lower_bound(workload: Workload) -> LowerBound:
-    """:func:`sim_report.lower_bound` with the router's own capability check."""
+def capability_matrix(workload: Workload) -> np.ndarray:
+    """``(jobs, nodes)`` bool: the router's capability check (:meth:`FarmState.capable`) at
+    full spools, jobs and nodes in ``workload`` order."""
     state = FarmState([node_snapshot(n) for n in workload.nodes])
-    masks = {}
-    for seq, job in enumerate(workload.jobs):
-        mask = state.capable(job_snapshot(job, seq))
-        masks[job.job_id] = {state.node_ids[i] for i in np.flatnonzero(mask)}
-    return lower_bound(workload, lambda node, job: node.node_id in masks[job.job_id])
+    cols = [state.index[n.node_id] for n in workload.nodes]
+    rows = [state.capable(job_snapshot(job, seq))[cols] for seq, job in enumerate(workload.jobs)]
+    return np.array(rows, dtype=bool).reshape(len(workload.jobs), len(workload.nodes))
+
+
+def check_printable(workload: Workload, cap: np.ndarray | None = None) -> np.ndarray:
+    """The capability matrix, after checking every job has a capable node (FarmError naming
+    the first that has none: it could never be printed)."""
+    cap = capability_matrix(workload) if cap is None else cap
+    orphans = np.flatnonzero(~cap.any(axis=1))
+    if orphans.size:
+        job = workload.jobs[int(orphans[0])]
+        raise FarmError(f"job {job.job_id} ({job.material}, {job.bbox_mm} mm) fits no node")
+    return cap
+
+
+def workload_lower_bound(workload: Workload, cap: np.ndarray | None = None) -> LowerBound:
+    """:func:`sim_report.lower_bound` with the router's own capability check (``cap``: the
+    :func:`capability_matrix`, computed when not given)."""
+    cap = capability_matrix(workload) if cap is None else cap
+    jk = {job.job_id: k for k, job in enumerate(workload.jobs)}
+    ni = {node.node_id: i for i, node in enumerate(workload.nodes)}
+    return lower_bound(workload, lambda node, job: bool(cap[jk[job.job_id], ni[node.node_id]]))
 
 
 class _Sim:
-    def __init__(self, workload: Workload, policy: str, config: SimConfig):
+    def __init__(self, workload: Workload, policy: str, config: SimConfig, cap: np.ndarray):
         self.w = workload
+        self.cap = cap  # capability_matrix(workload), for the lower bound
         self.cfg = config
         self.policy_name = policy
         self.policy = make_policy(policy, seed=policy_seed(workload.seed))
@@ -482,7 +502,7 @@ class _Sim:
             workload=self.w,
             outcomes=outcomes,
             intervals=intervals,
-            lb=workload_lower_bound(self.w),
+            lb=workload_lower_bound(self.w, self.cap),
             reroutes=self.n_reroutes,
             rebalance_moves=self.n_moves,
             failures=self.n_failures,
@@ -499,8 +519,5 @@ def simulate(workload: Workload, *, policy: str, config: SimConfig | None = None
     cfg = config or SimConfig()
     if policy not in POLICY_NAMES:
         raise FarmError(f"unknown policy {policy!r}; choose one of {', '.join(POLICY_NAMES)}")
-    state = FarmState([node_snapshot(n) for n in workload.nodes])
-    for seq, job in enumerate(workload.jobs):
-        if not state.capable(job_snapshot(job, seq)).any():
-            raise FarmError(f"job {job.job_id} ({job.material}, {job.bbox_mm} mm) fits no node")
-    return _Sim(workload, policy, cfg).run()
+    cap = check_printable(workload)
+    return _Sim(workload, policy, cfg, cap).run()
