@@ -81,18 +81,20 @@ def make_farm(db_url, tmp_path):
         store.dispose()
 
 
+#: a small PLA job: what submit() sends unless told otherwise
+JOB_ARGS = dict(
+    design_id="d1",
+    material="PLA",
+    bbox=(20, 20, 10),
+    est_seconds=600.0,
+    grams=10.0,
+    file_bytes=STL,
+    file_name="part.stl",
+)
+
+
 def submit(farm: FarmService, **kw):
-    args = dict(
-        design_id="d1",
-        material="PLA",
-        bbox=(20, 20, 10),
-        est_seconds=600.0,
-        grams=10.0,
-        file_bytes=STL,
-        file_name="part.stl",
-    )
-    args.update(kw)
-    return farm.submit_job(**args)
+    return farm.submit_job(**{**JOB_ARGS, **kw})
 
 
 def add_node(farm: FarmService, name: str, **kw):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from configurator.errors import AuthError, ConflictError, ForbiddenError, RequirementsError
 from configurator.farm.models import JobState, NodeState
 from configurator.farm.store import Base, EventRow, JobRow
-from tests.farm.conftest import STL, Clock, add_node, submit
+from tests.farm.conftest import JOB_ARGS, Clock, add_node, submit
 
 
 def events(farm, kind):
@@ -238,16 +238,7 @@ def test_submit_jobs_is_all_or_nothing(make_farm):
     """An order's pieces go in one transaction: all routed under one token, or none stored."""
     farm = make_farm()
     add_node(farm, "a")
-    args = dict(
-        design_id="d1",
-        material="PLA",
-        bbox=(20, 20, 10),
-        est_seconds=600.0,
-        grams=10.0,
-        file_bytes=STL,
-        file_name="part.stl",
-        order_token="tok",
-    )
+    args = {**JOB_ARGS, "order_token": "tok"}
     jobs = farm.submit_jobs(labels=["piece 1/3", "piece 2/3", "piece 3/3"], **args)
     assert [j.label for j in farm.jobs_for_order("tok")] == ["piece 1/3", "piece 2/3", "piece 3/3"]
     assert {farm.get_job(j.id).state for j in jobs} == {"assigned"}
