@@ -254,21 +254,21 @@ def parse(text: str) -> Parsed:
         raise ExpressionError("expression is too deeply nested") from None
     names: dict[str, tuple[int, int]] = {}
     _check(tree, names, depth=0)
-    hosts = frozenset(
-        n.func.id
+    hosts = frozenset(n.func.id for n in _host_calls(tree))  # type: ignore[attr-defined]
+    return Parsed(text=text, tree=tree, names=names, hosts=hosts)
+
+
+def _host_calls(tree: ast.AST) -> list[ast.Call]:
+    return [
+        n
         for n in ast.walk(tree)
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in HOST_FUNCTIONS
-    )
-    return Parsed(text=text, tree=tree, names=names, hosts=hosts)
+    ]
 
 
 def host_call_positions(parsed: Parsed) -> list[tuple[str, int, int]]:
     """``(function, line, col)`` of every host-function call in ``parsed`` (text order)."""
-    calls = [
-        (n.func.id, *_pos(n))
-        for n in ast.walk(parsed.tree)
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in HOST_FUNCTIONS
-    ]
+    calls = [(n.func.id, *_pos(n)) for n in _host_calls(parsed.tree)]  # type: ignore[attr-defined]
     return sorted(calls, key=lambda c: (c[1], c[2]))
 
 
