@@ -5,7 +5,7 @@ For every catalog in ``catalogs/`` (``--per-catalog`` designs each, seeded): dra
 requirements inside their bounds and a catalog material, build a DesignSpace, draw random
 parameter vectors and keep a random feasible one, build its checked meshes with the geometry
 service, lay its parts out on one plate (as the farm prints a piece) and slice the plate
-with every bundled FDM profile (``configurator/estimate/data/profiles``: base + PLA,
+with every bundled FDM profile (``configurator/adapters/data/profiles``: base + PLA,
 PETG, ABS). ``--primitives N`` adds N seeded simple solids (boxes, cylinders, tubes, cups,
 inverted cones, spheres, tables) for coverage outside the catalogs' shapes.
 
@@ -35,16 +35,16 @@ from typing import Any
 import numpy as np
 import trimesh
 
-from configurator.errors import ConfiguratorError
-from configurator.estimate.dataset import DATASET_PATH, dumps
-from configurator.estimate.features import DEFAULT_LAYER_HEIGHT, mesh_features
-from configurator.slicer import (
+from configurator.adapters.dataset import DATASET_PATH, dumps
+from configurator.adapters.slicer import (
     PROFILE_DIR,
     SlicerProfile,
     bundled_materials,
     slice_stl,
     slicer_version,
 )
+from configurator.core.estimate.features import DEFAULT_LAYER_HEIGHT, mesh_features
+from configurator.errors import ConfiguratorError
 
 # ---------------------------------------------------------------- sampling: catalogs
 
@@ -66,10 +66,10 @@ def catalog_parts(
     """``n_designs`` feasible seeded designs of ``catalog`` -> one dict per design.
 
     The mesh is the whole design as the farm prints one piece: every part on one plate,
-    side by side (:func:`configurator.services.estimate.plate_mesh`).
+    side by side (:func:`configurator.services.estimate.service.plate_mesh`).
     """
-    from configurator.design.space import DesignSpace
-    from configurator.services.estimate import plate_mesh
+    from configurator.core.design.space import DesignSpace
+    from configurator.services.estimate.service import plate_mesh
     from configurator.services.geometry import build_design
 
     rng = np.random.default_rng(
@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     parts: list[dict[str, Any]] = []
     try:
         if not args.no_catalogs:
-            from configurator.catalog.loader import load_catalogs
+            from configurator.adapters.catalog_yaml import load_catalogs
             from configurator.settings import Settings
 
             directory = args.catalogs or Settings().catalog_dir

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import sys
 
-from configurator.farm.sim_data import load_job_sizes
-from configurator.farm.sim_reference import global_queue_dispatch
-from configurator.farm.simulate import SimConfig, simulate
-from configurator.farm.workload import make_workload
+from configurator.adapters.workload_data import load_job_sizes
+from configurator.engines.simulation.reference import global_queue_dispatch
+from configurator.engines.simulation.simulate import SimConfig, simulate
+from configurator.engines.simulation.workload import make_workload
 
 POLICIES = ("least-loaded", "round-robin", "first-idle")
 

@@ -16,7 +16,7 @@ What the rest of the product calls (all units mm, mm^3)::
 Caching by design id: built :class:`Parts` live in an in-process LRU
 (:data:`MEMORY_DESIGNS` designs); exported files are also cached under
 ``Settings.data_dir / "designs" / <design_id> / <part>.<fmt>`` with a ``mesh.json``
-manifest (:mod:`configurator.storage`), so a restart serves files without rebuilding.
+manifest (:mod:`configurator.adapters.storage`), so a restart serves files without rebuilding.
 A design id is a content hash of everything that shapes the mesh (catalog hash included),
 so a cache entry never goes stale; a record whose catalog changed since is refused.
 
@@ -39,13 +39,13 @@ from typing import Any
 
 import numpy as np
 
-from configurator import storage
+from configurator.adapters import storage
+from configurator.core.export import FORMATS
+from configurator.core.export.stl import stl_bytes
+from configurator.core.export.threemf import threemf_bytes
+from configurator.core.geometry import registry
+from configurator.core.geometry.checks import CheckReport, CheckSpec, run_checks
 from configurator.errors import GeometryError, MeshCheckError, Problem
-from configurator.export import FORMATS
-from configurator.export.stl import stl_bytes
-from configurator.export.threemf import threemf_bytes
-from configurator.geometry import registry
-from configurator.geometry.checks import CheckReport, CheckSpec, run_checks
 
 #: designs whose built meshes are kept in memory (LRU)
 MEMORY_DESIGNS = 64
@@ -115,14 +115,14 @@ def clear_memory_cache() -> None:
 
 def design_values(catalog: Any, record: Any) -> dict[str, Any]:
     """Everything the generator needs for ``record`` (a DesignRecord), recomputed through
-    :class:`~configurator.design.space.DesignSpace` from its requirements, material and
+    :class:`~configurator.core.design.space.DesignSpace` from its requirements, material and
     parameters. Raises GeometryError when the record does not belong to ``catalog``.
 
     No print estimator is bound: host functions (``print_seconds``...) may only appear in
     objectives and constraints (the catalog checks refuse them in derived values and the
     volume), so the values a generator reads never depend on one, and a mesh can be built
     even when the print-time model cannot be read."""
-    from configurator.design.space import DesignSpace
+    from configurator.core.design.space import DesignSpace
 
     if record.catalog_id != catalog.id:
         raise GeometryError(
@@ -314,7 +314,7 @@ def _require_checked(parts: Parts) -> None:
 def _catalog_for(record: Any, settings: Any, catalog: Any) -> Any:
     if catalog is not None:
         return catalog
-    from configurator.services.design import resolve_catalog
+    from configurator.services.design.service import resolve_catalog
 
     return resolve_catalog(record.catalog_id, catalog_dir=settings.catalog_dir)
 
@@ -393,7 +393,7 @@ def attach_meshes(
     file of that design is written. With ``settings`` the files are also cached under
     ``settings.data_dir``.
     """
-    from configurator.design.record import MeshInfo, MeshPart
+    from configurator.core.design.record import MeshInfo, MeshPart
 
     fmt = _fmt(fmt)
     out = []
@@ -461,7 +461,7 @@ def sample_designs(catalog: Any, *, samples: int, seed: int) -> list[dict[str, A
     and the first feasible one is kept (requirements with no feasible draw are skipped;
     at most ``20 * samples`` attempts).
     """
-    from configurator.design.space import DesignSpace
+    from configurator.core.design.space import DesignSpace
     from configurator.errors import RequirementsError
 
     rng = np.random.default_rng(seed)

@@ -2,7 +2,7 @@
 
 An order is its unguessable token (``secrets.token_urlsafe(24)``, 192 random bits) and
 the farm jobs that carry it (one job per piece, submitted through
-:meth:`~configurator.services.farm.FarmService.submit_job` with ``order_token``), so the
+:meth:`~configurator.services.farm.service.FarmService.submit_job` with ``order_token``), so the
 farm store is the only record of it and the order page always shows the jobs' live
 state: node, position in that node's queue and estimated finish.
 """

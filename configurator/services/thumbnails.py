@@ -109,7 +109,7 @@ _LOCK = threading.Lock()
 
 def default_design(catalog: Any) -> Any:
     """The design record of the catalog's defaults (requirements and parameters)."""
-    from configurator.design.space import DesignSpace
+    from configurator.core.design.space import DesignSpace
 
     space = DesignSpace(catalog)
     return space.record(space.default_x())
@@ -118,7 +118,7 @@ def default_design(catalog: Any) -> Any:
 def catalog_thumbnail(catalog: Any, *, data_dir: Path) -> bytes:
     """PNG of the catalog's default design, cached as ``data_dir/thumbnails/<hash>.png``
     (the catalog's content hash: a changed catalog gets a new picture)."""
-    from configurator import storage
+    from configurator.adapters import storage
     from configurator.services.geometry import build_design
 
     path = Path(data_dir) / "thumbnails" / f"{catalog.id}-{catalog.content_hash[:16]}.png"

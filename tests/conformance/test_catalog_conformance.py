@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from configurator.catalog.loader import catalog_paths, load_catalog
-from configurator.design.space import DesignSpace
-from configurator.geometry import registry
+from configurator.adapters.catalog_yaml import catalog_paths, load_catalog
+from configurator.core.design.space import DesignSpace
+from configurator.core.geometry import registry
 
 REPO = Path(__file__).resolve().parents[2]
 PATHS = catalog_paths(REPO / "catalogs")

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from stl import mesh as npstl
 
-from configurator.catalog.loader import catalog_paths, load_catalog
-from configurator.design.space import DesignSpace
+from configurator.adapters.catalog_yaml import catalog_paths, load_catalog
+from configurator.core.design.space import DesignSpace
 from configurator.errors import RequirementsError
 from configurator.services import geometry
 
@@ -46,9 +46,11 @@ def _tool(name: str) -> str:
 
 def admesh_report(stl_path: Path) -> dict[str, int]:
     """Run admesh (its exit code is 0 even for broken meshes) and parse its report."""
+    # admesh echoes the 80-byte STL header, which is not text (the design id's bytes):
+    # decode leniently
     out = subprocess.run(
-        [_tool("admesh"), str(stl_path)], capture_output=True, text=True, check=True
-    ).stdout
+        [_tool("admesh"), str(stl_path)], capture_output=True, check=True
+    ).stdout.decode("utf-8", "replace")
     fields = {
         "facets": r"Number of facets\s*:\s*(\d+)",
         "disconnected": r"Total disconnected facets\s*:\s*\d+\s+(\d+)",
@@ -136,7 +138,7 @@ def test_export_is_byte_identical_for_the_same_design(catalog, samples):
 
 @pytest.mark.external
 def test_smallest_part_slices_from_stl_and_3mf_alike(samples, tmp_path):
-    from configurator.slicer import slice_stl
+    from configurator.adapters.slicer import slice_stl
 
     _tool("prusa-slicer")
     # the smallest part of all samples: quickest to slice

@@ -8,9 +8,9 @@ the boundary the optimizer pushes designs onto.)
 import numpy as np
 import pytest
 
-from configurator.catalog.loader import catalog_paths, load_catalog
+from configurator.adapters.catalog_yaml import catalog_paths, load_catalog
 from configurator.services import geometry
-from configurator.services.design import design
+from configurator.services.design.service import design
 from configurator.settings import REPO_ROOT
 
 CATALOGS = {p.stem: load_catalog(p) for p in catalog_paths(REPO_ROOT / "catalogs")}

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from configurator import storage
-from configurator.catalog.loader import load_catalog
-from configurator.cli import main
-from configurator.design.space import DesignSpace
+from configurator.adapters import storage
+from configurator.adapters.catalog_yaml import load_catalog
+from configurator.core.design.space import DesignSpace
+from configurator.entrypoints.cli import main
 from configurator.errors import GeometryError, MeshCheckError
 from configurator.services import geometry
 from configurator.settings import REPO_ROOT, Settings

@@ -1,0 +1,1 @@
+"""Adapters: every piece of I/O (files, database, HTTP, subprocesses, plots)."""

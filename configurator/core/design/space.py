@@ -1,0 +1,652 @@
+"""The design space: a catalog plus one customer's requirements, ready for an optimizer.
+
+``DesignSpace(catalog, requirements=..., locks=..., bounds=..., objectives=..., weights=...,
+material=...)`` validates the customer input (every bad field at once, as
+:class:`~configurator.errors.RequirementsError` ``fields``), fixes the requirements and locked
+parameters, and exposes the remaining *variables* with bounds. Choices (and ``material``,
+and bools) are encoded as integer indices ``0..k-1`` so GA, PSO and NSGA-II share one real
+vector. :meth:`DesignSpace.evaluate` maps a population matrix ``X (n, n_var)`` to objectives
+(``F``, minimization form), constraint violations (``G``, ``<= 0`` satisfied), derived values
+and feasibility in one vectorized call.
+
+Catalogs whose expressions call a host function (``print_seconds``, ``print_grams``) need a
+print estimator: ``DesignSpace(..., estimator=...)`` binds one (the service layer supplies the
+learned model); without it the space uses
+:class:`~configurator.core.design.estimator.AnalyticEstimator`. The estimator's ``identity`` goes
+into every record of such a catalog (:attr:`DesignSpace.estimator_identity`).
+
+Requirement values may be given as numbers, booleans or text (``"80"``, ``"true"``, ``"M3"``),
+as they come from a command line or a web form.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from configurator.core.catalog.expressions import ESTIMATOR_KEY
+from configurator.core.catalog.model import Catalog, FieldSpec
+from configurator.core.design.estimator import AnalyticEstimator, PrintEstimator
+from configurator.core.design.record import (
+    ConstraintValue,
+    DesignRecord,
+    ObjectiveValue,
+    ParameterValue,
+)
+from configurator.errors import OptimizationError, RequirementsError
+
+MATERIAL = "material"
+#: decimals kept when snapping to a step (removes float noise like 1.9000000000000001)
+SNAP_DECIMALS = 9
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One searched variable. ``kind``: real | int | choice | bool.
+
+    ``lower``/``upper`` are the encoded bounds (choice and bool: ``0 .. k-1``); ``options``
+    are the labels of a choice (bool: ``(False, True)``); ``step`` the grid of a real/int
+    (``None``: continuous for real, 1 for int); ``origin`` the grid origin (catalog min).
+    """
+
+    name: str
+    kind: str
+    lower: float
+    upper: float
+    options: tuple[Any, ...] | None = None
+    step: float | None = None
+    origin: float = 0.0
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Result of :meth:`DesignSpace.evaluate` for ``n`` designs.
+
+    ``X`` (n, n_var) the repaired population; ``F`` (n, n_obj) chosen objectives in
+    minimization form (max objectives negated); ``G`` (n, n_con) ``-margin`` (pymoo: <= 0 is
+    satisfied); ``objectives`` every catalog objective, natural sign; ``margins`` per
+    constraint (>= 0 satisfied); ``derived`` every derived value and ``volume``; ``feasible``
+    (n,) bool: every margin >= 0 and every value finite.
+    """
+
+    X: np.ndarray
+    F: np.ndarray
+    G: np.ndarray
+    objectives: dict[str, np.ndarray]
+    margins: dict[str, np.ndarray]
+    derived: dict[str, np.ndarray]
+    feasible: np.ndarray
+
+
+class DesignSpace:
+    """A catalog with one customer's requirements; see the module docstring."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        requirements: Mapping[str, Any] | None = None,
+        locks: Mapping[str, Any] | None = None,
+        bounds: Mapping[str, Sequence[Any]] | None = None,
+        objectives: Sequence[str] | None = None,
+        weights: Sequence[float] | None = None,
+        material: str | None = None,
+        estimator: PrintEstimator | None = None,
+    ):
+        self.catalog = catalog
+        self.program = catalog.program
+        #: the print estimator bound to host-function calls (None when the catalog calls none)
+        self.estimator: PrintEstimator | None = None
+        if self.program.host_calls:
+            self.estimator = (
+                estimator if estimator is not None else AnalyticEstimator.for_catalog(catalog)
+            )
+        errors: dict[str, str] = {}
+        self.requirements = _resolve_requirements(catalog, requirements or {}, errors)
+        self.locks = _resolve_locks(catalog, locks or {}, material, errors)
+        narrowed = _resolve_bounds(catalog, bounds or {}, self.locks, errors)
+        self.objective_names = _resolve_objectives(catalog, objectives, errors)
+        self.weights = _resolve_weights(weights, len(self.objective_names), errors)
+        if errors:
+            raise RequirementsError(errors)
+        self.material = self.locks.get(MATERIAL)
+        self.senses = np.array(
+            [1 if catalog.objectives[n].sense == "min" else -1 for n in self.objective_names]
+        )
+        self.constraint_names = [c.name for c in catalog.constraints]
+        self.variables = _variables(catalog, self.locks, narrowed, errors)
+        if errors:
+            raise RequirementsError(errors)
+        self.xl = np.array([v.lower for v in self.variables], dtype=float)
+        self.xu = np.array([v.upper for v in self.variables], dtype=float)
+        self._index = {v.name: i for i, v in enumerate(self.variables)}
+        self._fixed = self._fixed_env()
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def estimator_identity(self) -> str | None:
+        """The bound estimator's identity, or None when the catalog calls no host function."""
+        return None if self.estimator is None else str(self.estimator.identity)
+
+    @property
+    def n_var(self) -> int:
+        return len(self.variables)
+
+    @property
+    def n_obj(self) -> int:
+        return len(self.objective_names)
+
+    @property
+    def n_con(self) -> int:
+        return len(self.constraint_names)
+
+    def describe(self) -> dict[str, Any]:
+        """Plain data for display / JSON: requirements, locks, variables, objectives."""
+        return {
+            "catalog": {
+                "id": self.catalog.id,
+                "version": self.catalog.version,
+                "hash": self.catalog.content_hash,
+            },
+            "requirements": {k: _natural(v) for k, v in self.requirements.items()},
+            "locks": {k: _natural(v) for k, v in self.locks.items()},
+            "variables": [
+                {
+                    "name": v.name,
+                    "kind": v.kind,
+                    "lower": v.lower,
+                    "upper": v.upper,
+                    "step": v.step,
+                    "options": list(v.options) if v.options is not None else None,
+                    "unit": v.unit,
+                }
+                for v in self.variables
+            ],
+            "objectives": [
+                {
+                    "name": n,
+                    "sense": self.catalog.objectives[n].sense,
+                    "unit": self.catalog.objectives[n].unit,
+                }
+                for n in self.objective_names
+            ],
+            "weights": self.weights,
+            "constraints": list(self.constraint_names),
+        }
+
+    # ------------------------------------------------------------------ encoding
+
+    def repair(self, X: np.ndarray) -> np.ndarray:
+        """Round int/choice/bool, snap reals to their step, clip to bounds. Shape kept."""
+        X = np.asarray(X, dtype=float)
+        one = X.ndim == 1
+        X2 = np.atleast_2d(X).copy()
+        if X2.shape[1] != self.n_var:
+            raise OptimizationError(
+                f"expected {self.n_var} variables per design, got {X2.shape[1]}"
+            )
+        for j, v in enumerate(self.variables):
+            col = X2[:, j]
+            if v.kind == "real":
+                if v.step:
+                    col = v.origin + np.round((col - v.origin) / v.step) * v.step
+                    col = np.round(col, SNAP_DECIMALS)
+            elif v.kind == "int" and v.step:
+                col = v.origin + np.round((col - v.origin) / v.step) * v.step
+            else:
+                col = np.round(col)
+            X2[:, j] = np.clip(col, v.lower, v.upper)
+        X2[~np.isfinite(X2)] = np.broadcast_to(self.xl, X2.shape)[~np.isfinite(X2)]
+        return X2[0] if one else X2
+
+    def encode(self, values: Mapping[str, Any]) -> np.ndarray:
+        """A design vector from natural values (choice labels, ints, bools); defaults fill gaps."""
+        x = self.default_x()
+        errors: dict[str, str] = {}
+        for name, raw in values.items():
+            if name not in self._index:
+                errors[name] = (
+                    "not a searched variable"
+                    if name in self.catalog.parameters or name == MATERIAL
+                    else "unknown parameter"
+                )
+                continue
+            v = self.variables[self._index[name]]
+            spec = (
+                _material_spec(self.catalog) if name == MATERIAL else self.catalog.parameters[name]
+            )
+            value, reason = _coerce(spec, raw)
+            if reason:
+                errors[name] = reason
+                continue
+            x[self._index[name]] = _encode_value(v, value)
+        if errors:
+            raise RequirementsError(errors)
+        return self.repair(x)
+
+    def default_x(self) -> np.ndarray:
+        """The catalog defaults (clipped into narrowed bounds), encoded."""
+        x = np.empty(self.n_var)
+        for j, v in enumerate(self.variables):
+            if v.name == MATERIAL:
+                x[j] = 0.0
+                continue
+            spec = self.catalog.parameters[v.name]
+            x[j] = _encode_value(v, _default(spec))
+        return self.repair(x)
+
+    def decode(self, x: np.ndarray) -> dict[str, Any]:
+        """Natural values of every parameter (locked ones included) and ``material``."""
+        x = self.repair(np.asarray(x, dtype=float).reshape(-1))
+        out: dict[str, Any] = {}
+        for name in [*self.catalog.parameters, MATERIAL]:
+            if name in self._index:
+                v = self.variables[self._index[name]]
+                out[name] = _decode_value(v, x[self._index[name]])
+            else:
+                out[name] = self.locks[name]
+        return out
+
+    # ------------------------------------------------------------------ evaluation
+
+    def _fixed_env(self) -> dict[str, np.ndarray]:
+        env: dict[str, Any] = {}
+        if self.estimator is not None:
+            env[ESTIMATOR_KEY] = self.estimator
+        for name, value in self.requirements.items():
+            env[name] = _env_value(self.catalog.requirements[name], value)
+        for name, value in self.locks.items():
+            spec = (
+                _material_spec(self.catalog) if name == MATERIAL else self.catalog.parameters[name]
+            )
+            env[name] = _env_value(spec, value)
+        self.program.fold(env, fixed=set(env))
+        return env
+
+    def evaluate(self, X: np.ndarray) -> Evaluation:
+        """Evaluate a population ``X (n, n_var)`` (or one design ``(n_var,)``) in one call."""
+        X = np.atleast_2d(self.repair(X))
+        n = X.shape[0]
+        env = dict(self._fixed)
+        columns = np.ascontiguousarray(X.T)  # contiguous operands: every ufunc runs faster
+        for j, v in enumerate(self.variables):
+            env[v.name] = columns[j].astype(np.intp) if v.kind == "choice" else columns[j]
+        derived, objectives, margins = self.program.run(env, n=n)
+        # one pass: a sum is finite only if every term is (nan and inf propagate)
+        total = np.zeros(n)
+        F = np.empty((n, self.n_obj))
+        for j, (k, sense) in enumerate(zip(self.objective_names, self.senses, strict=True)):
+            np.multiply(objectives[k], sense, out=F[:, j])
+            total += objectives[k]
+        G = np.empty((n, self.n_con))
+        worst = np.full(n, np.inf)
+        for j, k in enumerate(self.constraint_names):
+            np.negative(margins[k], out=G[:, j])
+            total += margins[k]
+            np.fmin(worst, margins[k], out=worst)
+        for arr in derived.values():
+            if arr.strides == (0,):  # the same value for every design
+                total += arr[0]
+            else:
+                total += arr
+        finite = np.isfinite(total)
+        feasible = finite & (worst >= 0)
+        return Evaluation(
+            X=X,
+            F=F,
+            G=G,
+            objectives=objectives,
+            margins=margins,
+            derived=derived,
+            feasible=feasible,
+        )
+
+    def values(self, x: np.ndarray) -> dict[str, Any]:
+        """Everything a generator needs for one design: requirements, parameters (choice as
+        label), derived values and ``volume``, table lookups (``"screw.hole"``), ``material``
+        and its lookups (``"material.density"``)."""
+        x = np.asarray(x, dtype=float).reshape(-1)
+        ev = self.evaluate(x[None, :])
+        out: dict[str, Any] = {k: _natural(v) for k, v in self.requirements.items()}
+        out.update(self.decode(ev.X[0]))
+        out.update({k: float(v[0]) for k, v in ev.derived.items()})
+        env = dict(self._fixed)
+        for j, v in enumerate(self.variables):
+            env[v.name] = ev.X[0, j].astype(np.intp) if v.kind == "choice" else ev.X[0, j]
+        for name in self.program.scope.lookups:
+            out[name] = float(np.asarray(self.program.scope.getter(name)(env)).reshape(-1)[0])
+        return out
+
+    def record(self, x: np.ndarray) -> DesignRecord:
+        """The :class:`DesignRecord` of one design (mesh and files left empty)."""
+        x = np.asarray(x, dtype=float).reshape(-1)
+        ev = self.evaluate(x[None, :])
+        bad = [
+            k
+            for k, v in {**ev.derived, **ev.objectives, **ev.margins}.items()
+            if not np.isfinite(v[0])
+        ]
+        if bad:
+            raise OptimizationError(f"design has non-finite values for {', '.join(bad)}")
+        cat = self.catalog
+        decoded = self.decode(ev.X[0])
+        material = str(decoded.pop(MATERIAL))
+        params = {
+            name: ParameterValue(value=_natural(value), unit=cat.parameters[name].unit)
+            for name, value in decoded.items()
+        }
+        objectives = {
+            name: ObjectiveValue(value=float(ev.objectives[name][0]), unit=o.unit, sense=o.sense)
+            for name, o in cat.objectives.items()
+        }
+        constraints = {
+            c.name: ConstraintValue(
+                margin=float(ev.margins[c.name][0]),
+                satisfied=bool(ev.margins[c.name][0] >= 0),
+                message=c.message,
+            )
+            for c in cat.constraints
+        }
+        return DesignRecord.build(
+            catalog_id=cat.id,
+            catalog_version=cat.version,
+            catalog_hash=cat.content_hash,
+            generator=cat.generator,
+            requirements={k: _natural(v) for k, v in self.requirements.items()},
+            material=material,
+            parameters=params,
+            derived={k: float(v[0]) for k, v in ev.derived.items()},
+            objectives=objectives,
+            constraints=constraints,
+            feasible=bool(ev.feasible[0]),
+            estimator=self.estimator_identity,
+        )
+
+
+# ------------------------------------------------------------------------ validation
+
+
+def _material_spec(catalog: Catalog) -> FieldSpec:
+    return FieldSpec(
+        type="choice", options=list(catalog.materials), default=catalog.default_material
+    )
+
+
+def _fmt(v: float) -> str:
+    return f"{v:g}"
+
+
+def _range(spec: FieldSpec) -> str:
+    unit = f" {spec.unit}" if spec.unit else ""
+    return f"between {_fmt(spec.min)} and {_fmt(spec.max)}{unit}"  # type: ignore[arg-type]
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def _coerce(spec: FieldSpec, raw: Any) -> tuple[Any, str | None]:
+    """(value, None) or (None, readable reason). Values: float, int, bool or option label."""
+    if spec.type == "choice":
+        if isinstance(raw, bool):
+            return None, f"must be one of {', '.join(spec.options or [])}"
+        label = _label(raw)
+        if label not in (spec.options or []):
+            return None, f"must be one of {', '.join(spec.options or [])} (got {raw!r})"
+        return label, None
+    if spec.type == "bool":
+        if isinstance(raw, bool):
+            return raw, None
+        if isinstance(raw, int | float) and raw in (0, 1):
+            return bool(raw), None
+        if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+            return raw.strip().lower() in _TRUE, None
+        return None, f"must be true or false (got {raw!r})"
+    if isinstance(raw, bool):
+        return None, f"must be a number (got {raw!r})"
+    if isinstance(raw, str):
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            return None, f"must be a number (got {raw!r})"
+    elif isinstance(raw, int | float | np.integer | np.floating):
+        value = float(raw)
+    else:
+        return None, f"must be a number (got {type(raw).__name__})"
+    if not math.isfinite(value):
+        return None, "must be a finite number"
+    if spec.type == "int" and value != round(value):
+        return None, f"must be a whole number (got {_fmt(value)})"
+    if not spec.min <= value <= spec.max:  # type: ignore[operator]
+        return None, f"must be {_range(spec)} (got {_fmt(value)})"
+    return (int(round(value)) if spec.type == "int" else value), None
+
+
+def _label(raw: Any) -> str:
+    if isinstance(raw, float) and raw.is_integer():
+        return str(raw)
+    return str(raw).strip() if isinstance(raw, str) else str(raw)
+
+
+def _default(spec: FieldSpec) -> Any:
+    if spec.default is not None:
+        if spec.type == "choice":
+            return str(spec.default)
+        if spec.type == "int":
+            return int(spec.default)
+        if spec.type == "real":
+            return float(spec.default)
+        return spec.default
+    if spec.type == "choice":
+        return (spec.options or [""])[0]
+    if spec.type == "bool":
+        return False
+    mid = (spec.min + spec.max) / 2  # type: ignore[operator]
+    return int(round(mid)) if spec.type == "int" else mid
+
+
+def _resolve_requirements(
+    catalog: Catalog, given: Mapping[str, Any], errors: dict[str, str]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in given:
+        if name not in catalog.requirements:
+            hint = ", ".join(catalog.requirements) or "none"
+            errors[name] = f"unknown requirement (known: {hint})"
+    for name, spec in catalog.requirements.items():
+        if name in given and given[name] is not None and given[name] != "":
+            value, reason = _coerce(spec, given[name])
+            if reason:
+                errors[name] = reason
+            else:
+                out[name] = value
+        elif spec.default is not None:
+            out[name] = _default(spec)
+        else:
+            errors[name] = "required"
+    return out
+
+
+def _resolve_locks(
+    catalog: Catalog, given: Mapping[str, Any], material: str | None, errors: dict[str, str]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, raw in given.items():
+        if name == MATERIAL:
+            spec = _material_spec(catalog)
+        elif name in catalog.parameters:
+            spec = catalog.parameters[name]
+        else:
+            errors[f"locks.{name}"] = "unknown parameter" + (
+                " (it is a requirement)" if name in catalog.requirements else ""
+            )
+            continue
+        value, reason = _coerce(spec, raw)
+        if reason:
+            errors[f"locks.{name}"] = reason
+        else:
+            out[name] = value
+    if material is not None:
+        if material not in catalog.materials:
+            errors[MATERIAL] = (
+                f"unknown material {material!r} (known: {', '.join(catalog.materials)})"
+            )
+        elif MATERIAL in out and out[MATERIAL] != material:
+            errors[MATERIAL] = f"conflicts with locks.material = {out[MATERIAL]!r}"
+        else:
+            out[MATERIAL] = material
+    return out
+
+
+def _resolve_bounds(
+    catalog: Catalog,
+    given: Mapping[str, Sequence[Any]],
+    locks: Mapping[str, Any],
+    errors: dict[str, str],
+) -> dict[str, tuple[float, float]]:
+    out: dict[str, tuple[float, float]] = {}
+    for name, pair in given.items():
+        key = f"bounds.{name}"
+        spec = catalog.parameters.get(name)
+        if spec is None:
+            errors[key] = "unknown parameter"
+            continue
+        if spec.type not in ("real", "int"):
+            errors[key] = (
+                f"only real and int parameters take bounds ({name} is a {spec.type}; lock it instead)"
+            )
+            continue
+        if name in locks:
+            errors[key] = "is also locked"
+            continue
+        try:
+            lo_raw, hi_raw = pair
+        except (TypeError, ValueError):
+            errors[key] = "must be a pair (low, high)"
+            continue
+        lo, r1 = _coerce(spec, lo_raw)
+        hi, r2 = _coerce(spec, hi_raw)
+        if r1 or r2:
+            errors[key] = f"low {r1}" if r1 else f"high {r2}"
+            continue
+        if lo > hi:
+            errors[key] = f"low ({_fmt(lo)}) is greater than high ({_fmt(hi)})"
+            continue
+        out[name] = (float(lo), float(hi))
+    return out
+
+
+def _resolve_objectives(
+    catalog: Catalog, given: Sequence[str] | None, errors: dict[str, str]
+) -> list[str]:
+    if given is None:
+        return list(catalog.objectives)
+    if isinstance(given, str):
+        given = [given]
+    names = list(given)
+    if not names:
+        errors["objectives"] = "choose at least one objective"
+        return []
+    unknown = [n for n in names if n not in catalog.objectives]
+    if unknown:
+        errors["objectives"] = (
+            f"unknown objective(s) {', '.join(map(str, unknown))} (known: {', '.join(catalog.objectives)})"
+        )
+    elif len(set(names)) != len(names):
+        errors["objectives"] = "an objective is listed twice"
+    return names
+
+
+def _resolve_weights(
+    weights: Sequence[float] | None, n_obj: int, errors: dict[str, str]
+) -> list[float] | None:
+    if weights is None:
+        return None
+    try:
+        w = [float(x) for x in weights]
+    except (TypeError, ValueError):
+        errors["weights"] = "must be numbers"
+        return None
+    if len(w) != n_obj:
+        errors["weights"] = f"expected {n_obj} weight(s), one per objective, got {len(w)}"
+    elif any(not math.isfinite(x) or x < 0 for x in w):
+        errors["weights"] = "must be finite and >= 0"
+    elif sum(w) <= 0:
+        errors["weights"] = "at least one weight must be > 0"
+    return w
+
+
+def _variables(
+    catalog: Catalog,
+    locks: Mapping[str, Any],
+    bounds: Mapping[str, tuple[float, float]],
+    errors: dict[str, str],
+) -> list[Variable]:
+    out: list[Variable] = []
+    for name, spec in catalog.parameters.items():
+        if name in locks:
+            continue
+        if spec.type == "choice":
+            opts = tuple(spec.options or ())
+            out.append(
+                Variable(name, "choice", 0.0, float(len(opts) - 1), options=opts, unit=spec.unit)
+            )
+            continue
+        if spec.type == "bool":
+            out.append(Variable(name, "bool", 0.0, 1.0, options=(False, True), unit=spec.unit))
+            continue
+        lo, hi = bounds.get(name, (spec.min, spec.max))
+        origin = float(spec.min)  # type: ignore[arg-type]
+        step = spec.step if spec.type == "real" else (spec.step or 1.0)
+        if step:
+            lo = origin + math.ceil(round((lo - origin) / step, 9)) * step
+            hi = origin + math.floor(round((hi - origin) / step, 9)) * step
+            lo, hi = round(lo, SNAP_DECIMALS), round(hi, SNAP_DECIMALS)
+            if lo > hi:
+                errors[f"bounds.{name}"] = f"contains no value on the {_fmt(step)} grid"
+                continue
+        out.append(
+            Variable(
+                name, spec.type, float(lo), float(hi), step=spec.step, origin=origin, unit=spec.unit
+            )
+        )
+    if MATERIAL not in locks:
+        opts = tuple(catalog.materials)
+        out.append(Variable(MATERIAL, "choice", 0.0, float(len(opts) - 1), options=opts))
+    return out
+
+
+def _encode_value(v: Variable, value: Any) -> float:
+    if v.kind == "choice":
+        return float(v.options.index(value))  # type: ignore[union-attr]
+    if v.kind == "bool":
+        return 1.0 if value else 0.0
+    return float(value)
+
+
+def _decode_value(v: Variable, x: float) -> Any:
+    if v.kind == "choice":
+        return v.options[int(round(x))]  # type: ignore[index]
+    if v.kind == "bool":
+        return bool(round(x))
+    if v.kind == "int":
+        return int(round(x))
+    return float(x)
+
+
+def _env_value(spec: FieldSpec, value: Any) -> Any:
+    if spec.type == "choice":
+        return np.intp((spec.options or []).index(value))
+    return np.float64(float(value))
+
+
+def _natural(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,1 @@
+"""Print-estimate model fitting and evaluation (scikit-learn), seeded, no I/O."""

@@ -1,0 +1,1 @@
+"""The discrete-event farm simulator and its workloads, reference scheduler and report."""

@@ -1,0 +1,523 @@
+"""Discrete-event simulation of the print farm (engine: seeded, no I/O).
+
+The simulator drives the *real* router (:mod:`configurator.core.farm.router`: ``FarmState``,
+``route``, ``reroute``, ``rebalance``, the named policies) and the *real* recovery rules
+(:mod:`configurator.core.farm.recovery`: ``timed_out``, ``node_lost``) against a simulated
+clock. It owns only what a real farm would do physically: printers print, fail and get
+repaired, and jobs arrive.
+
+Why an event heap and not SimPy: every decision here is one call into the router with
+the whole farm's state (``FarmState`` is a vectorized view of all nodes); there are no
+long-lived processes that wait on each other. A ``heapq`` of ``(time, seq, kind, ...)``
+keeps the ordering of simultaneous events explicit (``seq`` breaks ties in insertion
+order, so the run is bit-for-bit deterministic), cancels a print cut by a failure with a
+token check, and costs about a microsecond per event; SimPy would add a generator per
+printer and interrupts for failures without changing any decision.
+
+Model (times in simulated seconds from 0):
+
+* A job arrives, is routed (``route``) to a node's queue, or waits in a pool when no node
+  can take it now (retried whenever capacity frees up). A node that is up and idle starts
+  the best job of its queue (``models.queue_key``: priority, deadline, first come).
+* A print takes ``actual_s / speed`` (``JobSpec.actual_s``: the estimate times a seeded
+  error); the router only knows ``est_seconds = work_s`` and the node's progress
+  (``busy_s`` = time left scaled by the estimate).
+* Node failures: per node, up-times ~ Exp(MTBF) and repairs ~ timeout + Exp(MTTR - timeout)
+  from that node's own seeded stream, with MTBF = MTTR (1 - rate) / rate, so the node
+  fails at the same instants whatever the policy. A failed node stops heartbeating; the
+  watchdog sees it (``timed_out``) one second after the heartbeat timeout, marks it
+  offline, and ``node_lost`` decides: the cut print counts a failed attempt and is
+  rerouted or dead-lettered, the unstarted queue is rerouted. On repair the node accepts
+  jobs again and ``rebalance`` may pull queued work onto it.
+* After every completed print, ``rebalance`` targets the node that just finished (it may
+  have finished early); an idle node therefore steals work whose finish improves by more
+  than the margin.
+* The run ends when every job is done or dead-lettered (job conservation is checked).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from configurator.core.farm import recovery
+from configurator.core.farm.models import JobSnapshot, JobState, NodeSnapshot, Technology, queue_key
+from configurator.core.farm.router import FarmState, make_policy, rebalance, reroute, route
+from configurator.engines.simulation.report import (
+    Interval,
+    JobOutcome,
+    LowerBound,
+    SimReport,
+    lower_bound,
+    summarize,
+)
+from configurator.engines.simulation.workload import (
+    JobSpec,
+    NodeSpec,
+    Workload,
+    failure_streams,
+    policy_seed,
+)
+from configurator.errors import FarmError
+
+POLICY_NAMES = ("least-loaded", "round-robin", "first-idle", "random")
+
+_ARRIVE, _FINISH, _FAIL, _CHECK, _REPAIR = 0, 1, 2, 3, 4
+_WATCHDOG_LAG_S = 1.0
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Knobs of one run. ``heartbeat_timeout_s``/``max_attempts``/``rebalance_margin_s``
+    default to :class:`configurator.settings.Settings` defaults."""
+
+    heartbeat_timeout_s: float = 30.0
+    max_attempts: int = 3
+    rebalance_margin_s: float = 60.0
+    rebalance: bool = True
+    #: explicit failures ``(node_id, fail_s, repair_s)`` replacing the seeded ones (tests,
+    #: what-if studies); ``repair_s`` must be after the watchdog sees the failure.
+    failure_schedule: tuple[tuple[str, float, float], ...] | None = None
+
+
+@dataclass(frozen=True)
+class TimelinePoint:
+    """Farm load at an instant: jobs arrived and not final, nodes printing, nodes down."""
+
+    t_s: float
+    in_system: int
+    printing: int
+    down: int
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """A finished run: the report plus the trace the plot draws."""
+
+    report: SimReport
+    outcomes: tuple[JobOutcome, ...]
+    intervals: tuple[Interval, ...]
+    timeline: tuple[TimelinePoint, ...]
+    workload: Workload
+
+
+def node_snapshot(node: NodeSpec) -> NodeSnapshot:
+    """The router's view of a simulated node at full spools."""
+    return NodeSnapshot(
+        id=node.node_id,
+        technology=Technology(node.technology),
+        build_volume=node.bed_mm,
+        materials=dict.fromkeys(node.materials, node.spool_g),
+        speed=node.speed,
+        name=node.model,
+    )
+
+
+def job_snapshot(job: JobSpec, seq: int) -> JobSnapshot:
+    """The router's view of a simulated job (deadline as simulated seconds)."""
+    return JobSnapshot(
+        id=job.job_id,
+        technology=Technology(job.technology),
+        material=job.material,
+        bbox=job.bbox_mm,
+        est_seconds=job.work_s,
+        grams=job.grams,
+        priority=job.priority,
+        deadline=job.deadline_s,
+        seq=seq,
+    )
+
+
+def capability_matrix(workload: Workload) -> np.ndarray:
+    """``(jobs, nodes)`` bool: the router's capability check (:meth:`FarmState.capable`) at
+    full spools, jobs and nodes in ``workload`` order."""
+    state = FarmState([node_snapshot(n) for n in workload.nodes])
+    cols = [state.index[n.node_id] for n in workload.nodes]
+    rows = [state.capable(job_snapshot(job, seq))[cols] for seq, job in enumerate(workload.jobs)]
+    return np.array(rows, dtype=bool).reshape(len(workload.jobs), len(workload.nodes))
+
+
+def check_printable(workload: Workload, cap: np.ndarray | None = None) -> np.ndarray:
+    """The capability matrix, after checking every job has a capable node (FarmError naming
+    the first that has none: it could never be printed)."""
+    cap = capability_matrix(workload) if cap is None else cap
+    orphans = np.flatnonzero(~cap.any(axis=1))
+    if orphans.size:
+        job = workload.jobs[int(orphans[0])]
+        raise FarmError(f"job {job.job_id} ({job.material}, {job.bbox_mm} mm) fits no node")
+    return cap
+
+
+def workload_lower_bound(workload: Workload, cap: np.ndarray | None = None) -> LowerBound:
+    """:func:`sim_report.lower_bound` with the router's own capability check (``cap``: the
+    :func:`capability_matrix`, computed when not given)."""
+    cap = capability_matrix(workload) if cap is None else cap
+    jk = {job.job_id: k for k, job in enumerate(workload.jobs)}
+    ni = {node.node_id: i for i, node in enumerate(workload.nodes)}
+    return lower_bound(workload, lambda node, job: bool(cap[jk[job.job_id], ni[node.node_id]]))
+
+
+class _Sim:
+    def __init__(self, workload: Workload, policy: str, config: SimConfig, cap: np.ndarray):
+        self.w = workload
+        self.cap = cap  # capability_matrix(workload), for the lower bound
+        self.cfg = config
+        self.policy_name = policy
+        self.policy = make_policy(policy, seed=policy_seed(workload.seed))
+        self.nodes = sorted(workload.nodes, key=lambda n: n.node_id)
+        self.state = FarmState([node_snapshot(n) for n in self.nodes], now=0.0)
+        self.ni = {n.node_id: i for i, n in enumerate(self.nodes)}
+        n, j = len(self.nodes), len(workload.jobs)
+        self.speed = np.array([nd.speed for nd in self.nodes])
+        # per node
+        self.queue: list[set[int]] = [set() for _ in range(n)]
+        self.current = [-1] * n
+        self.print_start = np.zeros(n)
+        self.print_end = np.zeros(n)
+        self.token = [0] * n
+        self.up = [True] * n
+        self.online = [True] * n
+        self.last_heartbeat = [0.0] * n
+        self.fail_at = [0.0] * n
+        # per job
+        self.base = [job_snapshot(js, k) for k, js in enumerate(workload.jobs)]
+        self.jk = {js.job_id: k for k, js in enumerate(workload.jobs)}
+        if len(self.jk) != j:
+            raise FarmError("job ids must be unique")
+        self.actual = np.array([js.actual_s for js in workload.jobs])
+        self.jstate = [JobState.QUEUED] * j
+        self.jnode = [-1] * j
+        self.attempts = [0] * j
+        self.reroutes = [0] * j
+        self.finish = [0.0] * j
+        self.pool: set[int] = set()
+        self.open = 0
+        self.final = 0
+        # counters and trace
+        self.n_reroutes = 0
+        self.n_moves = 0
+        self.n_failures = 0
+        self.intervals: list[Interval] = []
+        self.timeline: list[TimelinePoint] = []
+        self.heap: list[tuple] = []
+        self.seq = 0
+        self.plans = self.failure_plans()
+        self.repair_at = [0.0] * n
+
+    # -- failures -------------------------------------------------------------------------
+    def failure_plans(self) -> list[Iterator[tuple[float, float]]]:
+        """Per node, an iterator of ``(fail_s, repair_s)``: the explicit schedule, or
+        up-times ~ Exp(MTBF) and repairs ~ watchdog delay + Exp(MTTR - delay) drawn from
+        the node's own stream (so failures do not depend on the policy)."""
+        n = len(self.nodes)
+        detect = self.cfg.heartbeat_timeout_s + _WATCHDOG_LAG_S
+        if self.cfg.failure_schedule is not None:
+            per: list[list[tuple[float, float]]] = [[] for _ in range(n)]
+            for node_id, fail_s, repair_s in sorted(self.cfg.failure_schedule, key=lambda f: f[1]):
+                if node_id not in self.ni:
+                    raise FarmError(f"failure schedule names unknown node {node_id!r}")
+                if repair_s <= fail_s + detect:
+                    raise FarmError(
+                        f"failure of {node_id} at {fail_s} s: repair must come after the "
+                        f"watchdog sees it ({fail_s + detect} s)"
+                    )
+                per[self.ni[node_id]].append((fail_s, repair_s))
+            for plan in per:
+                for (_, rep), (nxt, _) in zip(plan, plan[1:], strict=False):
+                    if nxt < rep:
+                        raise FarmError("failure schedule: a node fails again before its repair")
+            return [iter(plan) for plan in per]
+        rate = self.w.failure_rate
+        if rate <= 0:
+            return [iter(()) for _ in range(n)]
+        mtbf = self.w.mttr_s * (1.0 - rate) / rate
+        mean_fix = max(self.w.mttr_s - detect, 1.0)
+
+        def seeded(rng: np.random.Generator) -> Iterator[tuple[float, float]]:
+            t = 0.0
+            while True:
+                fail = t + rng.exponential(mtbf)
+                t = fail + detect + rng.exponential(mean_fix)
+                yield fail, t
+
+        return [seeded(rng) for rng in failure_streams(self.w.seed, n)]
+
+    def next_failure(self, i: int) -> None:
+        nxt = next(self.plans[i], None)
+        if nxt is not None:
+            self.repair_at[i] = nxt[1]
+            self.push(nxt[0], _FAIL, i)
+
+    # -- plumbing -------------------------------------------------------------------------
+    def push(self, t: float, kind: int, a: int, b: int = 0) -> None:
+        self.seq += 1
+        heapq.heappush(self.heap, (t, self.seq, kind, a, b))
+
+    def snap(self, k: int) -> JobSnapshot:
+        i = self.jnode[k]
+        return replace(
+            self.base[k],
+            state=self.jstate[k],
+            node_id=self.nodes[i].node_id if i >= 0 else None,
+            attempts=self.attempts[k],
+        )
+
+    def sync_busy(self, now: float) -> None:
+        """Tell the router how much of each current print is left (progress x estimate)."""
+        for i, k in enumerate(self.current):
+            if k >= 0 and self.online[i]:
+                left = max(self.print_end[i] - now, 0.0)
+                self.state.set_busy(
+                    self.nodes[i].node_id, left * self.base[k].est_seconds / self.actual[k]
+                )
+
+    def place(self, k: int, node_id: str | None) -> bool:
+        if node_id is None:
+            self.jstate[k], self.jnode[k] = JobState.QUEUED, -1
+            self.pool.add(k)
+            return False
+        i = self.ni[node_id]
+        self.jstate[k], self.jnode[k] = JobState.ASSIGNED, i
+        self.queue[i].add(k)
+        self.pool.discard(k)
+        return True
+
+    def kick(self, i: int, now: float) -> None:
+        """Start the best queued job on node ``i`` if it is up and idle."""
+        if self.current[i] >= 0 or not self.up[i] or not self.online[i] or not self.queue[i]:
+            return
+        k = min(self.queue[i], key=lambda q: queue_key(self.base[q]))
+        self.queue[i].discard(k)
+        nid = self.nodes[i].node_id
+        self.state.unassign(self.snap(k))
+        self.state.add_totals(
+            nid, seconds=0.0, reserved={self.base[k].material: self.base[k].grams}
+        )
+        self.jstate[k] = JobState.PRINTING
+        dur = self.actual[k] / self.speed[i]
+        self.current[i] = k
+        self.print_start[i], self.print_end[i] = now, now + dur
+        self.state.set_busy(nid, self.base[k].est_seconds / self.speed[i])
+        self.token[i] += 1
+        self.push(now + dur, _FINISH, i, self.token[i])
+
+    def release_print(self, i: int) -> int:
+        k = self.current[i]
+        nid = self.nodes[i].node_id
+        self.state.add_totals(
+            nid, seconds=0.0, reserved={self.base[k].material: -self.base[k].grams}
+        )
+        self.state.set_busy(nid, 0.0)
+        self.current[i] = -1
+        return k
+
+    def finalize(self, k: int, state: str, now: float) -> None:
+        self.jstate[k] = JobState.DONE if state == "done" else JobState.FAILED
+        self.finish[k] = now
+        self.open -= 1
+        self.final += 1
+
+    def retry_pool(self, now: float) -> None:
+        if not self.pool:
+            return
+        self.sync_busy(now)
+        jobs = [self.base[k] for k in sorted(self.pool)]  # state queued: nothing to unassign
+        for a in reroute(self.state, jobs, self.policy, now=now):
+            k = self.jk[a.job_id]
+            if self.place(k, a.node_id):
+                self.kick(self.jnode[k], now)
+
+    def do_rebalance(self, now: float, target: str) -> None:
+        if not self.cfg.rebalance:
+            return
+        unstarted = [self.snap(k) for q in self.queue for k in q]
+        if not unstarted:
+            return
+        self.sync_busy(now)
+        moves = rebalance(
+            self.state, unstarted, now=now, margin_s=self.cfg.rebalance_margin_s, targets=[target]
+        )
+        for mv in moves:
+            k = self.jk[mv.job_id]
+            self.queue[self.ni[mv.from_node]].discard(k)
+            self.place(k, mv.to_node)
+            self.n_moves += 1
+            self.kick(self.ni[mv.to_node], now)
+
+    def record(self, now: float) -> None:
+        printing = sum(1 for k in self.current if k >= 0)
+        down = sum(1 for u in self.up if not u)
+        self.timeline.append(TimelinePoint(now, self.open, printing, down))
+
+    # -- events ---------------------------------------------------------------------------
+    def on_arrive(self, k: int, now: float) -> None:
+        self.open += 1
+        self.sync_busy(now)
+        a = route(self.state, self.base[k], self.policy, now=now)
+        if self.place(k, a.node_id):
+            self.kick(self.jnode[k], now)
+
+    def on_finish(self, i: int, token: int, now: float) -> None:
+        if token != self.token[i] or self.current[i] < 0:
+            return  # print was cut by a failure
+        k = self.current[i]
+        self.intervals.append(
+            Interval(self.nodes[i].node_id, self.print_start[i], now, "print", self.base[k].id)
+        )
+        self.release_print(i)
+        self.jnode[k] = i
+        self.finalize(k, "done", now)
+        self.kick(i, now)
+        self.do_rebalance(now, self.nodes[i].node_id)
+        self.retry_pool(now)
+
+    def on_fail(self, i: int, now: float) -> None:
+        self.n_failures += 1
+        self.up[i] = False
+        self.fail_at[i] = now
+        self.last_heartbeat[i] = now
+        if self.current[i] >= 0:  # the print stops now; the server learns at the timeout
+            k = self.current[i]
+            self.intervals.append(
+                Interval(self.nodes[i].node_id, self.print_start[i], now, "lost", self.base[k].id)
+            )
+            self.token[i] += 1  # cancels its finish; the server still believes it runs
+        self.push(now + self.cfg.heartbeat_timeout_s + _WATCHDOG_LAG_S, _CHECK, i)
+        self.push(self.repair_at[i], _REPAIR, i)
+
+    def on_check(self, i: int, now: float) -> None:
+        snaps = [
+            NodeSnapshot(
+                id=nd.node_id,
+                technology=Technology(nd.technology),
+                build_volume=nd.bed_mm,
+                materials={},
+                speed=nd.speed,
+                last_heartbeat=now if self.up[x] else self.last_heartbeat[x],
+            )
+            for x, nd in enumerate(self.nodes)
+            if self.online[x]
+        ]
+        for nid in recovery.timed_out(snaps, now=now, timeout_s=self.cfg.heartbeat_timeout_s):
+            self.take_offline(self.ni[nid], now)
+
+    def take_offline(self, i: int, now: float) -> None:
+        nid = self.nodes[i].node_id
+        self.online[i] = False
+        self.state.set_accepting(nid, False)
+        mine = [self.snap(k) for k in sorted(self.queue[i])]
+        if self.current[i] >= 0:
+            mine.insert(0, self.snap(self.current[i]))
+        fates = recovery.node_lost(
+            nid, mine, max_attempts=self.cfg.max_attempts, reason="heartbeat timeout"
+        )
+        by_id = {s.id: s for s in mine}
+        again = []
+        for fate in fates:
+            k = self.jk[fate.job_id]
+            snap = by_id[fate.job_id]
+            if snap.state == JobState.PRINTING:
+                self.release_print(i)
+                self.attempts[k] = fate.attempts
+            else:
+                self.queue[i].discard(k)
+            if fate.action == recovery.DEAD:
+                self.finalize(k, "dead", now)
+                self.jnode[k] = -1
+            elif fate.action == recovery.REROUTE:
+                self.reroutes[k] += 1
+                self.n_reroutes += 1
+                again.append(replace(snap, attempts=fate.attempts))
+        self.sync_busy(now)
+        for a in reroute(self.state, again, self.policy, now=now):
+            k = self.jk[a.job_id]
+            if self.place(k, a.node_id):
+                self.kick(self.jnode[k], now)
+
+    def on_repair(self, i: int, now: float) -> None:
+        self.intervals.append(Interval(self.nodes[i].node_id, self.fail_at[i], now, "down"))
+        self.up[i] = True
+        self.online[i] = True
+        self.last_heartbeat[i] = now
+        self.state.set_accepting(self.nodes[i].node_id, True)
+        self.state.set_busy(self.nodes[i].node_id, 0.0)
+        self.next_failure(i)
+        self.kick(i, now)
+        self.do_rebalance(now, self.nodes[i].node_id)
+        self.retry_pool(now)
+
+    # -- loop -----------------------------------------------------------------------------
+    def run(self) -> SimResult:
+        total = len(self.base)
+        for k, job in enumerate(self.w.jobs):
+            self.push(job.arrival_s, _ARRIVE, k)
+        for i in range(len(self.nodes)):
+            self.next_failure(i)
+        while self.heap and self.final < total:
+            now, _, kind, a, b = heapq.heappop(self.heap)
+            if kind == _ARRIVE:
+                self.on_arrive(a, now)
+            elif kind == _FINISH:
+                self.on_finish(a, b, now)
+            elif kind == _FAIL:
+                self.on_fail(a, now)
+            elif kind == _CHECK:
+                self.on_check(a, now)
+            else:
+                self.on_repair(a, now)
+            self.record(now)
+        end = max(self.finish) if total else 0.0
+        for iv_node in range(len(self.nodes)):  # close open down spans at the end
+            if not self.up[iv_node]:
+                self.intervals.append(
+                    Interval(self.nodes[iv_node].node_id, self.fail_at[iv_node], end, "down")
+                )
+        return self.result()
+
+    def result(self) -> SimResult:
+        outcomes = []
+        for k, job in enumerate(self.w.jobs):
+            st = self.jstate[k]
+            if st not in (JobState.DONE, JobState.FAILED):
+                raise FarmError(f"simulation ended with job {job.job_id} still {st.value}")
+            outcomes.append(
+                JobOutcome(
+                    job_id=job.job_id,
+                    arrival_s=job.arrival_s,
+                    deadline_s=job.deadline_s,
+                    priority=job.priority,
+                    state="done" if st == JobState.DONE else "dead",
+                    finish_s=self.finish[k],
+                    node_id=self.nodes[self.jnode[k]].node_id if self.jnode[k] >= 0 else None,
+                    attempts=self.attempts[k],
+                    reroutes=self.reroutes[k],
+                )
+            )
+        intervals = tuple(sorted(self.intervals, key=lambda iv: (iv.node_id, iv.start_s, iv.kind)))
+        report = summarize(
+            policy=self.policy_name,
+            workload=self.w,
+            outcomes=outcomes,
+            intervals=intervals,
+            lb=workload_lower_bound(self.w, self.cap),
+            reroutes=self.n_reroutes,
+            rebalance_moves=self.n_moves,
+            failures=self.n_failures,
+        )
+        return SimResult(report, tuple(outcomes), intervals, tuple(self.timeline), self.w)
+
+
+def simulate(workload: Workload, *, policy: str, config: SimConfig | None = None) -> SimResult:
+    """Run one policy on ``workload``. Same workload + policy + config → identical result.
+
+    Raises :class:`FarmError` for an unknown policy, or when a job could never be printed
+    (no node in the fleet can print it), which would otherwise stall the simulation.
+    """
+    cfg = config or SimConfig()
+    if policy not in POLICY_NAMES:
+        raise FarmError(f"unknown policy {policy!r}; choose one of {', '.join(POLICY_NAMES)}")
+    cap = check_printable(workload)
+    return _Sim(workload, policy, cfg, cap).run()

@@ -1,0 +1,1 @@
+"""The print-node agent: heartbeats, claims and prints through a printer connector."""

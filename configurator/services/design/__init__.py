@@ -1,0 +1,1 @@
+"""Design use cases: the design service, optimization runs and the design book."""

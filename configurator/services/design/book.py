@@ -1,0 +1,131 @@
+"""The design book: design records produced by this server's runs, their files and estimates.
+
+Records are kept in memory (most recent :data:`KEEP_IN_MEMORY`) and as JSON under
+``data_dir/records/<id>.json`` (so order pages and downloads survive a restart). Mesh
+files come from the geometry service (built once, cached by design id); estimates from
+the estimate service (memoised per design and material).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from configurator.adapters import storage
+from configurator.errors import ConfiguratorError, NotFoundError
+
+KEEP_IN_MEMORY = 5_000
+_HEX = set("0123456789abcdef")
+
+
+class Estimate(BaseModel):
+    """Print estimate of one piece: seconds on a reference printer, grams, price."""
+
+    print_time_s: float | None = Field(default=None, examples=[5400.0])
+    material_g: float | None = Field(default=None, examples=[42.5])
+    price: float | None = Field(default=None, examples=[12.4])
+    currency: str = "EUR"
+    material: str | None = None
+    error: str | None = Field(default=None, description="why no estimate could be made")
+
+
+class DesignBook:
+    """Find, file and serve design records. Thread-safe."""
+
+    def __init__(self, settings: Any, *, catalogs: Any = None):
+        """``catalogs``: an object with ``all() -> {id: Catalog}`` (saves re-loading)."""
+        self.settings = settings
+        self.catalogs = catalogs
+        self.folder = Path(settings.data_dir) / "records"
+        self._lock = threading.Lock()
+        self._records: OrderedDict[str, Any] = OrderedDict()
+        self._estimates: dict[tuple[str, str], Estimate] = {}
+
+    # ------------------------------------------------------------------ records
+    def put_many(self, records: list[Any]) -> None:
+        """File records (memory + JSON); already filed ones are left as they are."""
+        for record in records:
+            self.put(record)
+
+    def put(self, record: Any) -> None:
+        path = self.folder / f"{record.design_id}.json"
+        with self._lock:
+            self._records[record.design_id] = record
+            self._records.move_to_end(record.design_id)
+            while len(self._records) > KEEP_IN_MEMORY:
+                self._records.popitem(last=False)
+        if not path.exists():
+            storage.write_bytes_atomic(path, record.model_dump_json(indent=1).encode())
+
+    def record(self, design_id: str) -> Any:
+        """The record with this id; :class:`NotFoundError` when this server never made it."""
+        with self._lock:
+            found = self._records.get(design_id)
+        if found is not None:
+            return found
+        if not (8 <= len(design_id) <= 128 and set(design_id) <= _HEX):
+            raise NotFoundError(f"no design {design_id!r}")
+        path = self.folder / f"{design_id}.json"
+        try:
+            raw = storage.read_bytes(path)
+        except FileNotFoundError:
+            raise NotFoundError(f"no design {design_id!r}") from None
+        from configurator.core.design.record import DesignRecord
+
+        record = DesignRecord.model_validate_json(raw)
+        with self._lock:
+            self._records[design_id] = record
+        return record
+
+    # ------------------------------------------------------------------ files
+    def file_bytes(self, record: Any, fmt: str) -> bytes:
+        """The design's ``stl`` or ``3mf`` bytes (geometry service; cached by design id)."""
+        from configurator.services import geometry
+
+        return geometry.export_design(
+            record, fmt=fmt, settings=self.settings, catalog=self.catalog(record)
+        )
+
+    def meshes(self, record: Any) -> dict[str, Any]:
+        """Part name -> trimesh of the design (geometry service)."""
+        from configurator.services import geometry
+
+        return geometry.build_meshes(record, settings=self.settings, catalog=self.catalog(record))
+
+    def catalog(self, record: Any) -> Any | None:
+        """The loaded catalog of a record (None: the services load it themselves)."""
+        if self.catalogs is None:
+            return None
+        return self.catalogs.all().get(record.catalog_id)
+
+    # ------------------------------------------------------------------ estimates
+    def estimate(self, record: Any, material: str | None = None) -> Estimate:
+        """Print time, grams and price of one piece in ``material`` (default: the design's)."""
+        material = material or record.material
+        key = (record.design_id, material)
+        with self._lock:
+            cached = self._estimates.get(key)
+        if cached is not None:
+            return cached
+        from configurator.services.estimate import service as estimate_service
+
+        try:
+            est = estimate_service.estimate_design(
+                record, material=material, settings=self.settings, catalog=self.catalog(record)
+            )
+            out = Estimate(
+                print_time_s=float(est.seconds),
+                material_g=float(est.grams),
+                price=float(est.price),
+                currency=getattr(est, "currency", "EUR"),
+                material=material,
+            )
+        except ConfiguratorError as exc:
+            out = Estimate(material=material, error=str(exc))
+        with self._lock:
+            self._estimates[key] = out
+        return out

@@ -1,0 +1,1 @@
+"""Estimate use cases: estimates of designs and meshes, training and refits."""

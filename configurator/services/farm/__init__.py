@@ -1,0 +1,1 @@
+"""Print-farm use cases: auth, nodes, jobs, agent operations, demo farm."""

@@ -1,0 +1,256 @@
+"""Runs API against the real app on loopback: 202 + SSE progress + designs, per-field 422s,
+the 429 and evaluation-budget limits, cancellation, design files, catalogs, and the
+run manager on a real (local) Dask cluster."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+
+import httpx
+import numpy as np
+import pytest
+from live_app import Server, wait_finished
+from stl import mesh as stl_mesh
+
+from configurator.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("runs"),
+        admin_key="admin",
+        max_concurrent_runs=1,
+        max_evals_per_run=20_000,
+        run_workers=1,
+    )
+    with Server(settings) as client:
+        yield client
+
+
+def sse_events(
+    api: httpx.Client, run_id: str, headers: dict | None = None
+) -> list[tuple[str, dict]]:
+    """Every (event, data) of a run's stream, read until the terminal `end` event."""
+    out, kind = [], None
+    with api.stream("GET", f"/api/v1/runs/{run_id}/events", headers=headers) as resp:
+        assert resp.status_code == 200
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        for line in resp.iter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                out.append((kind, json.loads(line[6:])))
+                if kind == "end":
+                    break
+    return out
+
+
+RUN = {
+    "catalog_id": "enclosure",
+    "requirements": {"board_length": 90, "board_width": 60},
+    "objectives": ["mass", "stiffness"],
+    "evals": 400,
+    "seed": 3,
+    "top": 5,
+}
+
+
+@pytest.fixture(scope="module")
+def finished_run(api):
+    r = api.post("/api/v1/runs", json=RUN)
+    assert r.status_code == 202, r.text
+    assert r.headers["location"] == f"/api/v1/runs/{r.json()['id']}"
+    events = sse_events(api, r.json()["id"])
+    return r.json()["id"], events, api.get(f"/api/v1/runs/{r.json()['id']}").json()
+
+
+def test_run_streams_progress_then_designs(finished_run):
+    run_id, events, run = finished_run
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "status" and kinds[-1] == "end"
+    assert "running" in [d.get("status") for k, d in events if k == "status"]
+    progress = [d for k, d in events if k == "progress"]
+    assert progress, kinds
+    assert [p["generation"] for p in progress] == sorted(p["generation"] for p in progress)
+    last = progress[-1]
+    assert last["evaluations"] <= last["budget"] == 400
+    assert set(last["best"]) >= {"mass", "stiffness"}
+    assert events[-1][1]["status"] == "done"
+    assert run["status"] == "done" and run["pareto"] is True
+    assert [o["name"] for o in run["objectives"]] == ["mass", "stiffness"]
+    assert 1 <= len(run["designs"]) <= 5
+    for d in run["designs"]:
+        assert d["feasible"] and d["requirements"]["board_length"] == 90
+        assert d["links"]["stl"] == f"/api/v1/designs/{d['design_id']}.stl"
+
+
+def test_same_seed_same_designs(api, finished_run):
+    _, _, first = finished_run
+    r = api.post("/api/v1/runs", json=RUN)
+    again = wait_finished(api, r.json()["id"])
+    assert [d["design_id"] for d in again["designs"]] == [d["design_id"] for d in first["designs"]]
+
+
+def test_late_subscriber_replays_everything(api, finished_run):
+    run_id, events, _ = finished_run
+    assert sse_events(api, run_id) == events
+
+
+def test_design_files_and_detail(api, finished_run):
+    design = finished_run[2]["designs"][0]
+    stl = api.get(design["links"]["stl"])
+    assert stl.status_code == 200 and stl.headers["content-type"] == "model/stl"
+    m = stl_mesh.Mesh.from_file("d.stl", fh=io.BytesIO(stl.content))
+    assert len(m.vectors) > 100
+    extent = m.max_ - m.min_
+    assert np.all(extent > 5)
+    assert m.is_closed(exact=True)
+    three = api.get(design["links"]["3mf"])
+    assert three.status_code == 200
+    assert "3D/3dmodel.model" in zipfile.ZipFile(io.BytesIO(three.content)).namelist()
+    detail = api.get(design["links"]["self"]).json()
+    assert detail["design_id"] == design["design_id"]
+    assert "estimate" in detail
+    assert api.get("/api/v1/designs/" + "0" * 64 + ".stl").status_code == 404
+    assert api.get("/api/v1/designs/not-a-design").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"requirements": {"board_length": 5}}, ["body", "requirements", "board_length"]),
+        ({"requirements": {"nonsense": 1}}, ["body", "requirements", "nonsense"]),
+        ({"locks": {"wall": 99}}, ["body", "locks", "wall"]),
+        ({"objectives": ["beauty"]}, ["body", "objectives"]),
+        ({"material": "gold"}, ["body", "material"]),
+        ({"evals": 50}, ["body", "evals"]),
+        ({"evals": 25_000}, ["body", "evals"]),
+        ({"catalog_id": "nope"}, ["body", "catalog_id"]),
+    ],
+)
+def test_bad_input_is_a_field_level_422(api, body, loc):
+    r = api.post("/api/v1/runs", json={**RUN, **body})
+    assert r.status_code == 422, r.text
+    assert loc in [e["loc"] for e in r.json()["detail"]], r.json()
+
+
+def test_limit_on_concurrent_runs_then_cancel(api):
+    long_run = {**RUN, "evals": 20_000, "objectives": ["mass"], "seed": 9}
+    first = api.post("/api/v1/runs", json=long_run)
+    assert first.status_code == 202
+    second = api.post("/api/v1/runs", json=RUN)
+    assert second.status_code == 429
+    assert "at once" in second.json()["detail"] and int(second.headers["retry-after"]) > 0
+    run_id = first.json()["id"]
+    deadline = time.monotonic() + 30  # let it start, so cancelling stops a running search
+    while api.get(f"/api/v1/runs/{run_id}").json()["status"] == "queued":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert api.delete(f"/api/v1/runs/{run_id}").status_code == 202
+    run = wait_finished(api, run_id)
+    assert run["status"] == "cancelled"
+    assert run["stats"]["stopped_by"] == "cancelled"
+    assert run["stats"]["evaluations"] < 20_000
+    assert sse_events(api, run_id)[-1][1]["status"] == "cancelled"
+    # the slot is free again
+    again = api.post("/api/v1/runs", json=RUN)
+    assert again.status_code == 202
+    wait_finished(api, again.json()["id"])
+
+
+def test_infeasible_run_reports_what_to_relax(api):
+    r = api.post(
+        "/api/v1/runs",
+        json={**RUN, "requirements": {"load": 500, "max_deflection": 0.1}, "objectives": ["mass"]},
+    )
+    run = wait_finished(api, r.json()["id"])
+    assert run["status"] == "infeasible" and run["designs"] == []
+    report = run["infeasibility"]
+    assert report["violations"][0]["name"] == "lid stiff enough"
+    changes = {c["name"]: c for c in report["requirement_changes"]}
+    assert changes["max_deflection"]["direction"] == "increase"
+    assert changes["load"]["direction"] == "decrease"
+
+
+@pytest.mark.parametrize(
+    "last_event_id",
+    ["abc", "-1", "1.5", "\u00b2".encode("latin-1"), "9" * 5000, "99999999999999999999", "9999"],
+)
+def test_odd_last_event_id_never_fails_nor_hangs(api, finished_run, last_event_id):
+    """Regression: ``²`` (a latin-1 "digit") and a 5000-digit id made int() raise (500);
+    an id past the run's last event streamed keep-alives forever instead of ``end``."""
+    run_id, events, _ = finished_run
+    with httpx.Client(base_url=api.base_url, timeout=5) as client:  # a hang is a ReadTimeout
+        got = sse_events(client, run_id, headers={"Last-Event-ID": last_event_id})
+    assert got[-1] == events[-1] and got[-1][0] == "end"
+    assert got in (events, events[-1:])  # replayed from the start, or just the end
+
+
+def test_unknown_run_is_404(api):
+    assert api.get("/api/v1/runs/nope").status_code == 404
+    assert api.delete("/api/v1/runs/nope").status_code == 404
+    assert api.get("/api/v1/runs/nope/events").status_code == 404
+
+
+def test_catalogs_carry_the_servers_bounds(api):
+    listed = api.get("/api/v1/catalogs").json()
+    assert {"enclosure", "bone-plate"} <= {c["id"] for c in listed}
+    detail = api.get("/api/v1/catalogs/enclosure").json()
+    reqs = {f["name"]: f for f in detail["requirements"]}
+    assert (reqs["board_length"]["min"], reqs["board_length"]["max"]) == (20, 250)
+    assert detail["limits"]["max_evals"] == 20_000
+    assert {m["name"] for m in detail["materials"]} >= {"PLA", "PETG"}
+    assert api.get("/api/v1/catalogs/nope").status_code == 404
+    png = api.get("/api/v1/catalogs/enclosure/thumbnail.png")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    assert api.get("/api/v1/catalogs/enclosure/thumbnail.png").content == png.content
+
+
+def test_pages_and_offline_assets(api):
+    assert "Electronics enclosure" in api.get("/").text
+    page = api.get("/products/enclosure").text
+    assert 'id="catalog-data"' in page and "/vendor/three/build/three.module.js" in page
+    assert "http://" not in page and "https://" not in page  # no CDN, no external fonts
+    assert api.get("/products/nope").status_code == 404
+    assert api.get("/static/js/product.js").status_code == 200
+    three = api.get("/vendor/three/build/three.module.js")
+    assert three.status_code == 200 and "javascript" in three.headers["content-type"]
+    assert api.get("/vendor/three/examples/jsm/controls/OrbitControls.js").status_code == 200
+
+
+def test_run_manager_on_a_dask_cluster(tmp_path):
+    """The same run through Dask (progress over distributed.Queue, result as a future)."""
+    distributed = pytest.importorskip("distributed")
+    from configurator.services.design.runs import RunManager, RunSpec
+    from configurator.settings import REPO_ROOT
+
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        settings = Settings(data_dir=tmp_path, dask_address=cluster.scheduler_address)
+        records: list = []
+        manager = RunManager(settings, on_records=records.extend)
+        try:
+            spec = RunSpec(
+                catalog=str(REPO_ROOT / "catalogs" / "enclosure.yaml"),
+                objectives=["mass"],
+                evals=300,
+                seed=1,
+                top=3,
+            )
+            run = manager.submit(spec, catalog_id="enclosure")
+            deadline = time.monotonic() + 60
+            while not run.finished:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert manager.backend == "dask"
+            assert run.status == "done", run.message
+            kinds = [e.kind for e in run.events]
+            assert "progress" in kinds and kinds[-1] == "end"
+            assert records and records[0].design_id == run.result.records[0].design_id
+        finally:
+            manager.shutdown()

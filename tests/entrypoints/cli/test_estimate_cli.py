@@ -1,0 +1,83 @@
+"""``configurator estimate``: evaluate, train, mesh, --from-history; errors are one line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import trimesh
+
+from configurator.adapters.dataset import DATASET_PATH, load_dataset
+from configurator.entrypoints.cli import main
+
+
+@pytest.fixture(scope="module")
+def small_csv(tmp_path_factory):
+    """The committed data set cut to a third of its designs (same columns, real rows)."""
+    lines = DATASET_PATH.read_text().splitlines(keepends=True)
+    ds = load_dataset()
+    keep_groups = set(np.unique(ds.group)[::3].tolist())
+    keep = [i for i, g in enumerate(ds.group) if g in keep_groups]
+    path = tmp_path_factory.mktemp("cli") / "small.csv"
+    path.write_text(lines[0] + "".join(lines[i + 1] for i in keep))
+    return path
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_evaluate_reports_model_and_baseline(capsys, small_csv) -> None:
+    code, out, _ = run(
+        capsys, "estimate", "evaluate", "--data", str(small_csv), "--folds", "3", "--json"
+    )
+    assert code == 0
+    report = json.loads(out)
+    for target in ("seconds", "grams"):
+        assert report[target]["model"]["mape"] < report[target]["baseline"]["mape"]
+    code, out, _ = run(capsys, "estimate", "evaluate", "--data", str(small_csv), "--folds", "3")
+    assert code == 0 and "baseline MAPE" in out and "seconds" in out
+
+
+def test_train_writes_a_loadable_model(capsys, small_csv, tmp_path) -> None:
+    code, out, _ = run(
+        capsys, "estimate", "train", "--data", str(small_csv), "--out", str(tmp_path), "--no-eval"
+    )
+    assert code == 0 and "trained on" in out
+    from configurator.adapters.model_store import load_model
+
+    assert {"PLA", "PETG", "ASA"} <= set(load_model(tmp_path).materials)
+
+
+def test_mesh_estimate(capsys, tmp_path) -> None:
+    stl = tmp_path / "cube.stl"
+    stl.write_bytes(trimesh.creation.box((30, 30, 30)).export(file_type="stl"))
+    code, out, _ = run(capsys, "estimate", "mesh", str(stl), "--material", "PETG", "--json")
+    assert code == 0
+    est = json.loads(out)
+    assert est["seconds"] > 0 and est["grams"] > 0 and est["profile"] == "PETG"
+    code, out, _ = run(
+        capsys, "estimate", "mesh", str(stl), "--catalog", "enclosure", "--material", "ASA"
+    )
+    assert code == 0 and "price" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("estimate", "evaluate", "--data", "/nonexistent.csv"),
+        ("estimate", "mesh", "/nonexistent.stl"),
+        ("estimate", "mesh", "{stl}", "--material", "Unobtainium"),
+        ("estimate", "train", "--from-history", "--data-dir", "{tmp}"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv) -> None:
+    stl = tmp_path / "c.stl"
+    stl.write_bytes(trimesh.creation.box((5, 5, 5)).export(file_type="stl"))
+    argv = [a.format(stl=stl, tmp=tmp_path) for a in argv]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("configurator: error:")
