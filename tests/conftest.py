@@ -21,6 +21,7 @@ from tests.support.solids import random_solids, synthetic_seconds
 
 PG_ENV = "CONFIGURATOR_TEST_POSTGRES_URL"
 
+
 @pytest.fixture(scope="session")
 def postgres_url():
     """A database of our own on the test server, dropped at the end of the session."""

@@ -21,7 +21,7 @@ A design id is a content hash of everything that shapes the mesh (catalog hash i
 so a cache entry never goes stale; a record whose catalog changed since is refused.
 
 A whole-design file (``part=None``) holds every part: the parts are laid out side by side
-along +x with :data:`PLATE_GAP` mm between them (one print plate); for one-part families
+along +x with :data:`~configurator.core.geometry.layout.PLATE_GAP` mm between them (one print plate); for one-part families
 it is just that part.
 """
 
@@ -45,12 +45,11 @@ from configurator.core.export.stl import stl_bytes
 from configurator.core.export.threemf import threemf_bytes
 from configurator.core.geometry import registry
 from configurator.core.geometry.checks import CheckReport, CheckSpec, run_checks
+from configurator.core.geometry.layout import merged, plate_layout
 from configurator.errors import GeometryError, MeshCheckError, Problem
 
 #: designs whose built meshes are kept in memory (LRU)
 MEMORY_DESIGNS = 64
-#: gap between parts laid out on one plate, mm
-PLATE_GAP = 5.0
 #: seed of the sampled wall-thickness check (fixed: same design, same verdict)
 CHECK_SEED = 0
 
@@ -259,38 +258,15 @@ def export_whole(parts: Parts, fmt: str) -> bytes:
     return parts.exports[key]
 
 
-def plate_layout(meshes: Mapping[str, Any]) -> dict[str, Any]:
-    """Copies of ``meshes`` moved along +x so they sit side by side, PLATE_GAP apart,
-    the first one unmoved. Returns part name -> (vertices, faces)."""
-    out = {}
-    cursor = None
-    for name, mesh in meshes.items():
-        verts = np.asarray(mesh.vertices, dtype=np.float64)
-        lo, hi = verts.min(axis=0), verts.max(axis=0)
-        shift = 0.0 if cursor is None else cursor + PLATE_GAP - lo[0]
-        moved = verts + np.array([shift, 0.0, 0.0])
-        cursor = hi[0] + shift
-        out[name] = (moved, np.asarray(mesh.faces))
-    return out
-
-
 def _encode(fmt: str, meshes: Mapping[str, Any], parts: Parts) -> bytes:
     pairs = {
         name: (m if isinstance(m, tuple) else (m.vertices, m.faces)) for name, m in meshes.items()
     }
     if fmt == "3mf":
         return threemf_bytes(pairs, design_id=parts.design_id, material=parts.material)
-    verts = []
-    faces = []
-    offset = 0
-    for v, f in pairs.values():
-        verts.append(np.asarray(v, dtype=np.float64))
-        faces.append(np.asarray(f, dtype=np.int64) + offset)
-        offset += len(v)
+    verts, faces = merged(pairs)
     label = next(iter(pairs)) if len(pairs) == 1 else "+".join(pairs)
-    return stl_bytes(
-        np.concatenate(verts), np.concatenate(faces), design_id=parts.design_id, part=label
-    )
+    return stl_bytes(verts, faces, design_id=parts.design_id, part=label)
 
 
 def _fmt(fmt: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from configurator.core.geometry.layout import plate_extents
 from configurator.errors import EstimateError, NotFoundError, RequirementsError
 
 MAX_QUANTITY = 20
@@ -107,7 +108,7 @@ class OrderService:
         if estimate.error or estimate.print_time_s is None:
             raise EstimateError(f"cannot estimate this print: {estimate.error}")
         data = self.book.file_bytes(record, "3mf")
-        bbox = _bbox(self.book.meshes(record))
+        bbox = plate_extents(self.book.meshes(record))
         token = secrets.token_urlsafe(24)
         # all pieces in one transaction: a failure leaves no orphan job without a token
         self.farm.submit_jobs(
@@ -194,13 +195,3 @@ class OrderService:
                 "3mf": f"/api/v1/designs/{first.design_id}.3mf",
             },
         )
-
-
-def _bbox(meshes: dict[str, Any], *, gap_mm: float = 10.0) -> tuple[float, float, float]:
-    """Bounding box (mm) of all parts laid side by side along X on one plate."""
-    sizes = [tuple(float(v) for v in m.extents) for m in meshes.values()]
-    return (
-        sum(s[0] for s in sizes) + gap_mm * (len(sizes) - 1),
-        max(s[1] for s in sizes),
-        max(s[2] for s in sizes),
-    )

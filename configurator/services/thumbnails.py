@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from configurator.core.geometry.layout import PLATE_GAP, merged, plate_layout
+
 #: camera direction (from the object towards the viewer) and light direction, unit vectors
 _VIEW = np.array([1.0, -1.25, 0.9])
 _VIEW /= np.linalg.norm(_VIEW)
@@ -36,13 +38,13 @@ def render_thumbnail(
     *,
     width: int = 320,
     height: int = 240,
-    gap_mm: float = 8.0,
+    gap_mm: float = PLATE_GAP,
     max_triangles: int = 60_000,
 ) -> bytes:
     """PNG bytes of the parts of one design laid side by side along X.
 
-    ``meshes``: part name -> ``trimesh.Trimesh`` (mm). Parts after the first are placed
-    ``gap_mm`` to the right of the previous one, all standing on z = 0. Triangles facing
+    ``meshes``: part name -> ``trimesh.Trimesh`` (mm), laid out as on the print plate
+    (:func:`~configurator.core.geometry.layout.plate_layout`, ``gap_mm`` apart). Triangles facing
     away from the camera are culled; at most ``max_triangles`` are drawn (evenly sampled).
     """
     import matplotlib
@@ -52,18 +54,14 @@ def render_thumbnail(
     from matplotlib.figure import Figure
 
     tris_all, normals_all = [], []
-    x_cursor = 0.0
-    for mesh in meshes.values():
-        v = np.asarray(mesh.vertices, dtype=float)
-        f = np.asarray(mesh.faces, dtype=np.int64)
-        if len(f) == 0:
-            continue
-        lo, hi = v.min(axis=0), v.max(axis=0)
-        shift = np.array([x_cursor - lo[0], -(lo[1] + hi[1]) / 2, -lo[2]])
-        x_cursor += (hi[0] - lo[0]) + gap_mm
-        tris = v[f] + shift
-        tris_all.append(tris)
-        normals_all.append(np.asarray(mesh.face_normals, dtype=float))
+    laid = plate_layout({n: m for n, m in meshes.items() if len(m.faces)}, gap=gap_mm)
+    if laid:
+        v_all, _ = merged(laid)
+        lo, hi = v_all.min(axis=0), v_all.max(axis=0)
+        centre = np.array([-lo[0], -(lo[1] + hi[1]) / 2, -lo[2]])
+        for name, (v, f) in laid.items():
+            tris_all.append(v[f] + centre)
+            normals_all.append(np.asarray(meshes[name].face_normals, dtype=float))
     fig = Figure(figsize=(width / 100, height / 100), dpi=100)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()

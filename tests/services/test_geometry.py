@@ -9,6 +9,7 @@ import pytest
 from configurator.adapters import storage
 from configurator.adapters.catalog_yaml import load_catalog
 from configurator.core.design.space import DesignSpace
+from configurator.core.geometry.layout import PLATE_GAP, plate_layout
 from configurator.entrypoints.cli import main
 from configurator.errors import GeometryError, MeshCheckError
 from configurator.services import geometry
@@ -88,10 +89,10 @@ def test_whole_design_stl_lays_the_parts_side_by_side(catalog, record):
     whole = geometry.export_whole(parts, "stl")
     n = sum(parts.triangles.values())
     assert len(whole) == 84 + 50 * n
-    laid = geometry.plate_layout(parts.meshes)
+    laid = plate_layout(parts.meshes)
     base_max = laid["base"][0][:, 0].max()
     lid_min = laid["lid"][0][:, 0].min()
-    assert lid_min - base_max == pytest.approx(geometry.PLATE_GAP)
+    assert lid_min - base_max == pytest.approx(PLATE_GAP)
 
 
 def test_unknown_part_and_format_are_clear_errors(catalog, record, tmp_path):

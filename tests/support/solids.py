@@ -42,5 +42,3 @@ def synthetic_seconds(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     work = 0.02 * shell + 0.004 * sparse + 0.05 * perimeter + 0.01 * skin + 1.5 * layers + 60.0
     slowed = np.maximum(work / layers, 8.0) * layers  # minimum layer time, like PrusaSlicer's
     return slowed * rng.lognormal(0.0, 0.02, len(X))
-
-

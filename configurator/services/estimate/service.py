@@ -38,6 +38,7 @@ import numpy as np
 from configurator.adapters import model_store as persist
 from configurator.core.estimate.features import FEATURE_NAMES, mesh_features
 from configurator.core.estimate.pricing import Price, price
+from configurator.core.geometry.layout import plate_mesh
 from configurator.engines.fitting.model import EstimateModel
 from configurator.errors import ConfiguratorError, EstimateError
 
@@ -235,24 +236,6 @@ def catalog_estimator(settings: Any, catalog: Any) -> LearnedEstimator:
 
 
 # ---------------------------------------------------------------------------- estimates
-def plate_mesh(meshes: Mapping[str, Any]) -> Any:
-    """One ``trimesh.Trimesh`` of every part laid out side by side as the farm prints a
-    piece (the geometry service's plate layout; a one-part design is that part)."""
-    import trimesh
-
-    from configurator.services.geometry import plate_layout
-
-    if len(meshes) == 1:
-        return next(iter(meshes.values()))
-    laid = plate_layout(meshes)
-    verts, faces, offset = [], [], 0
-    for v, f in laid.values():
-        verts.append(np.asarray(v, dtype=np.float64))
-        faces.append(np.asarray(f, dtype=np.int64) + offset)
-        offset += len(v)
-    return trimesh.Trimesh(np.concatenate(verts), np.concatenate(faces), process=False)
-
-
 @dataclass(frozen=True)
 class PrintEstimate:
     """One piece (all its parts): seconds on a speed-1 node, grams, price (currency units)."""
