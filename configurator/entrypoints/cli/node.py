@@ -55,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from configurator.adapters.connectors import SimulatedPrinter
     from configurator.adapters.farm_client import NodeClient
-    from configurator.entrypoints.node.agent import SimulatedPrinter, run_agent
+    from configurator.entrypoints.node.agent import run_agent
     from configurator.errors import FarmError
 
     if not args.node_key:

@@ -51,9 +51,10 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
     from pydantic import ValidationError
 
+    from configurator.adapters.connectors import SimulatedPrinter
     from configurator.adapters.farm_client import NodeClient
     from configurator.entrypoints.api.app import create_app
-    from configurator.entrypoints.node.agent import SimulatedPrinter, run_agent
+    from configurator.entrypoints.node.agent import run_agent
     from configurator.services.farm.service import ensure_demo_nodes
     from configurator.settings import Settings
 
