@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from configurator.adapters.db.store import Store, normalize_url
+from configurator.adapters.db.engine import normalize_url
+from configurator.adapters.db.store import Store
 from configurator.core.estimate.features import feature_matrix
 from configurator.services.farm.service import FarmService
 from configurator.settings import Settings

@@ -3,15 +3,9 @@
 :class:`NodeClient` is what a node agent speaks; :class:`OperatorClient` covers the
 operator endpoints (tests, benchmarks, scripts). Both take an injectable ``transport``
 (``httpx.MockTransport`` in unit tests, ``httpx.ASGITransport`` for in-process use) and
-turn HTTP errors into the domain error tree:
-
-====  ==========================================
-401   :class:`~configurator.errors.AuthError`
-403   :class:`~configurator.errors.ForbiddenError`
-404   :class:`~configurator.errors.NotFoundError`
-409   :class:`~configurator.errors.ConflictError`
-422   :class:`~configurator.errors.RequirementsError` (``fields``: field -> message)
-====  ==========================================
+turn HTTP errors into the domain error tree (:func:`configurator.errors.error_for_status`:
+the class declaring the status; 422 is a :class:`~configurator.errors.RequirementsError`
+with one field per ``detail`` entry).
 
 Connection failures and 5xx answers are retried with capped exponential backoff for up
 to ``retry_for_s`` seconds (the server may be restarting), then :class:`FarmError`.
@@ -28,14 +22,7 @@ from typing import Any
 
 import httpx
 
-from configurator.errors import (
-    AuthError,
-    ConflictError,
-    FarmError,
-    ForbiddenError,
-    NotFoundError,
-    RequirementsError,
-)
+from configurator.errors import FarmError, RequirementsError, error_for_status
 
 API = "/api/v1/farm"
 
@@ -45,18 +32,16 @@ def _raise_for(resp: httpx.Response) -> None:
         return
     try:
         detail = resp.json().get("detail")
-    except ValueError:
+    except (ValueError, AttributeError):
         detail = resp.text
-    if resp.status_code == 422:
+    cls = error_for_status(resp.status_code)
+    if cls is RequirementsError:
         fields = {}
         if isinstance(detail, list):
             for d in detail:
                 loc = d.get("loc") or ["?"]
                 fields[str(loc[-1])] = d.get("msg", "invalid")
         raise RequirementsError(fields or {"request": str(detail)})
-    cls = {401: AuthError, 403: ForbiddenError, 404: NotFoundError, 409: ConflictError}.get(
-        resp.status_code, FarmError
-    )
     raise cls(f"{resp.request.method} {resp.request.url.path}: {resp.status_code} {detail}")
 
 

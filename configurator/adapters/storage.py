@@ -58,7 +58,6 @@ def store_job_file(data_dir: Path | str, data: bytes, ext: str) -> tuple[Path, s
 # a restarted server serves a design's files without building the mesh again.
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-MESH_FORMATS = ("stl", "3mf")
 
 
 def _safe(kind: str, value: str) -> str:
@@ -74,9 +73,7 @@ def design_mesh_dir(data_dir: Path | str, design_id: str) -> Path:
 
 def mesh_file_path(data_dir: Path | str, design_id: str, part: str, fmt: str) -> Path:
     """Where one part's mesh file is cached: ``designs/<id>/<part>.<fmt>``."""
-    fmt = fmt.lower().lstrip(".")
-    if fmt not in MESH_FORMATS:
-        raise ValueError(f"unknown mesh format {fmt!r}")
+    fmt = _safe("format", fmt.lower().lstrip("."))
     return design_mesh_dir(data_dir, design_id) / f"{_safe('part name', part)}.{fmt}"
 
 

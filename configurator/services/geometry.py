@@ -40,12 +40,10 @@ from typing import Any
 import numpy as np
 
 from configurator.adapters import storage
-from configurator.core.export import FORMATS
-from configurator.core.export.stl import stl_bytes
-from configurator.core.export.threemf import threemf_bytes
+from configurator.core.export import exporter
 from configurator.core.geometry import registry
 from configurator.core.geometry.checks import CheckReport, CheckSpec, run_checks
-from configurator.core.geometry.layout import merged, plate_layout
+from configurator.core.geometry.layout import plate_layout
 from configurator.errors import GeometryError, MeshCheckError, Problem
 
 #: designs whose built meshes are kept in memory (LRU)
@@ -262,20 +260,11 @@ def _encode(fmt: str, meshes: Mapping[str, Any], parts: Parts) -> bytes:
     pairs = {
         name: (m if isinstance(m, tuple) else (m.vertices, m.faces)) for name, m in meshes.items()
     }
-    if fmt == "3mf":
-        return threemf_bytes(pairs, design_id=parts.design_id, material=parts.material)
-    verts, faces = merged(pairs)
-    label = next(iter(pairs)) if len(pairs) == 1 else "+".join(pairs)
-    return stl_bytes(verts, faces, design_id=parts.design_id, part=label)
+    return exporter(fmt).encode(pairs, design_id=parts.design_id, material=parts.material)
 
 
 def _fmt(fmt: str) -> str:
-    f = str(fmt).lower().lstrip(".")
-    if f not in FORMATS:
-        from configurator.errors import ExportError
-
-        raise ExportError(f"unknown mesh format {fmt!r} (known: {', '.join(FORMATS)})")
-    return f
+    return exporter(fmt).name
 
 
 def _require_checked(parts: Parts) -> None:

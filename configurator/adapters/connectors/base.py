@@ -14,7 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from configurator.errors import ConfiguratorError
+from configurator.errors import ConnectorError, PrinterBusyError
+
+__all__ = [
+    "ConnectorError",
+    "PrintJob",
+    "PrintStatus",
+    "PrinterBusyError",
+    "PrinterConnector",
+    "PrinterInfo",
+]
 
 #: where a print stands: ``printing``/``paused`` while it runs, then ``done`` or ``failed``;
 #: ``idle`` when the connector has no job (after cancel, or before start)
@@ -22,18 +31,6 @@ PrintPhase = Literal["idle", "printing", "paused", "done", "failed"]
 #: the printer itself, for heartbeats: ``offline`` when the printer cannot be reached or
 #: is in an error state (the farm routes nothing to it until it is back)
 PrinterState = Literal["idle", "printing", "paused", "offline"]
-
-
-class ConnectorError(ConfiguratorError):
-    """The printer (or its server) refused or could not be reached; ``str()`` is the
-    printer's own reason, readable."""
-
-    http_status = 502
-
-
-class PrinterBusyError(ConnectorError):
-    """The printer is busy with something the farm did not start (e.g. a print started
-    from the printer's own UI): the job was not started."""
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ def read_completed_jobs(store) -> tuple[list[CompletedJob], dict[str, float]]:
 
 
 def _read(store) -> tuple[list[CompletedJob], dict[str, float]]:
-    from configurator.adapters.db.store import JobRow, NodeRow
+    from configurator.adapters.db.tables import JobRow, NodeRow
     from configurator.core.farm.models import JobState
 
     with store.transaction() as s:

@@ -1,186 +1,63 @@
-"""Farm store (adapter): SQLAlchemy 2 tables, engine setup, migrations and the queries
-that need dialect care.
+"""The farm store: engine + session factory + the queries that need dialect care.
 
-* SQLite (embedded default): WAL journal, ``synchronous=NORMAL``, a 30 s busy timeout, and
-  every transaction opened with ``BEGIN IMMEDIATE`` — writers are serialized, so a claim
-  (read the head of a queue, mark it printing) is one atomic step.
-* PostgreSQL (``postgresql+psycopg://...``): the claim selects the queue head
-  ``FOR UPDATE SKIP LOCKED``; other mutations lock the rows they change ``FOR UPDATE``.
+Every SQL statement of the farm lives in this package: the ORM queries below, the agent
+hot-path statements in :mod:`configurator.adapters.db.statements`, the schema in the
+migrations. The one queue order (:data:`configurator.core.farm.models.QUEUE_ORDER`) is
+rendered here for both.
 
-Instants are POSIX seconds (float), durations seconds, masses grams, lengths mm.
-The schema is created by Alembic (``configurator/farm/migrations``, version table
+* SQLite: every transaction is ``BEGIN IMMEDIATE`` (writers serialized).
+* PostgreSQL: the claim selects the queue head ``FOR UPDATE SKIP LOCKED``; other mutations
+  lock the rows they change ``FOR UPDATE``; routing transactions take an advisory lock.
+
+The schema is created by Alembic (``adapters/db/migrations``, version table
 ``farm_alembic_version``); :meth:`Store.migrate` upgrades to head.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Float,
-    Index,
-    Integer,
-    String,
-    Text,
-    case,
-    create_engine,
-    event,
-    func,
-    select,
-    text,
-)
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import case, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
 
-from configurator.core.farm.models import (
-    FarmTotals,
-    JobSnapshot,
-    JobState,
-    NodeSnapshot,
-    NodeState,
-    Technology,
-)
-from configurator.errors import SettingsError
+from configurator.adapters.db.engine import make_engine, normalize_url
+from configurator.adapters.db.raw import RawTransaction
+from configurator.adapters.db.tables import EventRow, JobRow, NodeRow
+from configurator.core.farm.models import QUEUE_ORDER, FarmTotals, JobState, NodeState
 
 ROUTING_LOCK_KEY = 0x6661726D  # "farm"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
-
-class Base(DeclarativeBase):
-    pass
+__all__ = ["MIGRATIONS_DIR", "ROUTING_LOCK_KEY", "Store", "queue_order_sql"]
 
 
-class NodeRow(Base):
-    __tablename__ = "farm_nodes"
-    __table_args__ = (
-        Index("ix_farm_nodes_key_hash", "key_hash", unique=True),
-        Index("ix_farm_nodes_state", "state"),
-    )
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
-    technology: Mapped[str] = mapped_column(String(8))
-    bv_x: Mapped[float] = mapped_column(Float)
-    bv_y: Mapped[float] = mapped_column(Float)
-    bv_z: Mapped[float] = mapped_column(Float)
-    speed: Mapped[float] = mapped_column(Float)
-    materials: Mapped[dict[str, float]] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(16))
-    key_hash: Mapped[str] = mapped_column(String(64))
-    last_heartbeat: Mapped[float | None] = mapped_column(Float, nullable=True)
-    created_at: Mapped[float] = mapped_column(Float)
-    updated_at: Mapped[float] = mapped_column(Float)
+def _queue_columns() -> list[Any]:
+    """ORM ``ORDER BY`` terms of :data:`QUEUE_ORDER` (nulls last where asked)."""
+    cols = {"priority": JobRow.priority, "deadline": JobRow.deadline, "seq": JobRow.id}
+    out: list[Any] = []
+    for name, descending, nulls_last in QUEUE_ORDER:
+        col = cols[name]
+        if nulls_last:
+            out.append(case((col.is_(None), 1), else_=0))
+        out.append(col.desc() if descending else col)
+    return out
 
 
-class JobRow(Base):
-    __tablename__ = "farm_jobs"
-    __table_args__ = (
-        Index("ix_farm_jobs_node_state", "node_id", "state"),
-        Index("ix_farm_jobs_state", "state"),
-        Index("ix_farm_jobs_order_token", "order_token"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    design_id: Mapped[str] = mapped_column(String(128))
-    label: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    order_token: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    file_path: Mapped[str] = mapped_column(String(1000))
-    file_name: Mapped[str] = mapped_column(String(255))
-    file_sha256: Mapped[str] = mapped_column(String(64))
-    file_size: Mapped[int] = mapped_column(Integer)
-    technology: Mapped[str] = mapped_column(String(8))
-    material: Mapped[str] = mapped_column(String(32))
-    bbox_x: Mapped[float] = mapped_column(Float)
-    bbox_y: Mapped[float] = mapped_column(Float)
-    bbox_z: Mapped[float] = mapped_column(Float)
-    est_seconds: Mapped[float] = mapped_column(Float)
-    grams: Mapped[float] = mapped_column(Float)
-    priority: Mapped[int] = mapped_column(Integer)
-    deadline: Mapped[float | None] = mapped_column(Float, nullable=True)
-    state: Mapped[str] = mapped_column(String(16))
-    node_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    late: Mapped[bool] = mapped_column(Boolean, default=False)
-    est_finish: Mapped[float | None] = mapped_column(Float, nullable=True)
-    created_at: Mapped[float] = mapped_column(Float)
-    assigned_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    progress_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
-    seconds_left: Mapped[float | None] = mapped_column(Float, nullable=True)
-    progress_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    actual_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
-    grams_used: Mapped[float | None] = mapped_column(Float, nullable=True)
-    last_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    updated_at: Mapped[float] = mapped_column(Float)
-
-
-class EventRow(Base):
-    __tablename__ = "farm_events"
-    __table_args__ = (Index("ix_farm_events_job", "job_id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[float] = mapped_column(Float)
-    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    node_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    actor: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(32))
-    reason: Mapped[str] = mapped_column(Text)
-    data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-
-
-def normalize_url(url: str) -> str:
-    """``postgresql://`` and ``postgres://`` mean psycopg 3; other URLs pass unchanged."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
-def make_engine(url: str) -> Engine:
-    """An engine with the farm's connection settings (see module docstring)."""
-    url = normalize_url(url)
-    try:
-        parsed = make_url(url)
-    except Exception as exc:
-        raise SettingsError(f"invalid database URL {url!r}: {exc}") from None
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            parsed,
-            connect_args={"timeout": 30, "check_same_thread": False},
-            pool_size=16,
-            pool_reset_on_return=None,  # autocommit driver: nothing is left open to reset
-        )
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every test
-            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn):  # pragma: no cover
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
-    if parsed.get_backend_name() != "postgresql":
-        raise SettingsError(
-            f"unsupported database {parsed.get_backend_name()!r}; use sqlite or postgresql"
-        )
-    return create_engine(parsed, pool_pre_ping=True, pool_size=16, max_overflow=16)
+def queue_order_sql() -> str:
+    """The same order as plain SQL over ``farm_jobs`` (for the raw hot-path statements)."""
+    cols = {"priority": "priority", "deadline": "deadline", "seq": "id"}
+    out = []
+    for name, descending, nulls_last in QUEUE_ORDER:
+        col = cols[name]
+        if nulls_last:
+            out.append(f"CASE WHEN {col} IS NULL THEN 1 ELSE 0 END")
+        out.append(f"{col} DESC" if descending else col)
+    return ", ".join(out)
 
 
 class Store:
@@ -194,9 +71,6 @@ class Store:
 
     def migrate(self) -> None:
         """Upgrade the schema to the newest Alembic revision (idempotent)."""
-        from alembic import command
-        from alembic.config import Config
-
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
         with self.engine.begin() as conn:
@@ -254,17 +128,12 @@ class Store:
         return s.scalars(stmt).first()
 
     def queue_head(self, s: Session, node_id: str) -> JobRow | None:
-        """Lock and return the next job of ``node_id``'s queue (priority desc, deadline
-        asc with no deadline last, id asc); SKIP LOCKED on PostgreSQL."""
+        """Lock and return the next job of ``node_id``'s queue (:data:`QUEUE_ORDER`);
+        SKIP LOCKED on PostgreSQL."""
         stmt = (
             select(JobRow)
             .where(JobRow.node_id == node_id, JobRow.state == JobState.ASSIGNED)
-            .order_by(
-                JobRow.priority.desc(),
-                case((JobRow.deadline.is_(None), 1), else_=0),
-                JobRow.deadline,
-                JobRow.id,
-            )
+            .order_by(*_queue_columns())
             .limit(1)
             .with_for_update(skip_locked=True)
         )
@@ -330,91 +199,51 @@ class Store:
         stmt = select(JobRow).where(JobRow.state == JobState.PRINTING)
         return list(s.scalars(stmt))
 
+    # -- plain reads ----------------------------------------------------------------------
+    def node_by_name(self, s: Session, name: str) -> NodeRow | None:
+        """The node (not removed) called ``name``."""
+        stmt = select(NodeRow).where(NodeRow.name == name, NodeRow.state != NodeState.REMOVED)
+        return s.scalars(stmt).first()
 
-_PARAM = re.compile(r"(?<!:):(\w+)")
-JSON_COLUMNS = frozenset({"materials", "data"})
+    def printing_job_of(self, s: Session, node_id: str) -> JobRow | None:
+        stmt = select(JobRow).where(JobRow.node_id == node_id, JobRow.state == JobState.PRINTING)
+        return s.scalars(stmt).first()
 
+    def list_jobs(
+        self,
+        s: Session,
+        *,
+        state: str | None = None,
+        node_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[JobRow]:
+        """Jobs, newest first, optionally of one state / one node."""
+        stmt = select(JobRow).order_by(JobRow.id.desc()).limit(limit).offset(offset)
+        if state is not None:
+            stmt = stmt.where(JobRow.state == state)
+        if node_id is not None:
+            stmt = stmt.where(JobRow.node_id == node_id)
+        return list(s.scalars(stmt))
 
-class RawRow(SimpleNamespace):
-    """A result row with attribute access (JSON columns decoded, like an ORM row)."""
+    def jobs_for_order(self, s: Session, order_token: str) -> list[JobRow]:
+        stmt = select(JobRow).where(JobRow.order_token == order_token).order_by(JobRow.id)
+        return list(s.scalars(stmt))
 
+    def job_events(self, s: Session, job_id: int) -> list[EventRow]:
+        stmt = select(EventRow).where(EventRow.job_id == job_id).order_by(EventRow.id)
+        return list(s.scalars(stmt))
 
-class _RawResult:
-    def __init__(self, cur: Any):
-        self._cur = cur
+    def recent_events(self, s: Session, limit: int) -> list[EventRow]:
+        """The newest ``limit`` events, newest first."""
+        return list(s.scalars(select(EventRow).order_by(EventRow.id.desc()).limit(limit)))
 
-    def first(self) -> RawRow | None:
-        if self._cur.description is None:
-            return None
-        row = self._cur.fetchone()
-        if row is None:
-            return None
-        out = {}
-        for d, v in zip(self._cur.description, row, strict=True):
-            if d[0] in JSON_COLUMNS and isinstance(v, str):
-                v = json.loads(v)
-            out[d[0]] = v
-        return RawRow(**out)
+    def job_counts(self, s: Session) -> dict[str, int]:
+        """Job state -> number of jobs in it."""
+        rows = s.execute(select(JobRow.state, func.count()).group_by(JobRow.state)).all()
+        return {str(state): int(n) for state, n in rows}
 
-
-class RawTransaction:
-    """``execute(sql, params)`` on a DBAPI cursor. ``sql`` uses ``:name`` parameters,
-    rewritten to ``%(name)s`` for psycopg once per statement text; dict/list parameters
-    are sent as JSON text."""
-
-    _pg_sql: dict[str, str] = {}
-
-    def __init__(self, cur: Any, *, postgres: bool):
-        self._cur = cur
-        self._pg = postgres
-
-    def execute(self, sql: str, params: dict[str, Any]) -> _RawResult:
-        if self._pg:
-            conv = self._pg_sql.get(sql)
-            if conv is None:
-                conv = self._pg_sql[sql] = _PARAM.sub(r"%(\1)s", sql)
-            sql = conv
-        params = {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in params.items()}
-        self._cur.execute(sql, params)
-        return _RawResult(self._cur)
-
-
-# -- row -> snapshot ------------------------------------------------------------------------
-def job_snapshot(row: JobRow) -> JobSnapshot:
-    return JobSnapshot(
-        id=str(row.id),
-        technology=Technology(row.technology),
-        material=row.material,
-        bbox=(row.bbox_x, row.bbox_y, row.bbox_z),
-        est_seconds=row.est_seconds,
-        grams=row.grams,
-        priority=row.priority,
-        deadline=row.deadline,
-        seq=row.id,
-        state=JobState(row.state),
-        node_id=row.node_id,
-        attempts=row.attempts,
-    )
-
-
-def remaining_seconds(job: JobRow, *, speed: float, now: float) -> float:
-    """Seconds left of a printing job: its last progress report aged by the time since, or
-    its estimate at the node's speed minus the time since it started."""
-    if job.seconds_left is not None and job.progress_at is not None:
-        return max(job.seconds_left - (now - job.progress_at), 0.0)
-    started = job.started_at if job.started_at is not None else now
-    return max(job.est_seconds / speed - (now - started), 0.0)
-
-
-def node_snapshot(row: NodeRow, *, busy_s: float = 0.0) -> NodeSnapshot:
-    return NodeSnapshot(
-        id=row.id,
-        technology=Technology(row.technology),
-        build_volume=(row.bv_x, row.bv_y, row.bv_z),
-        materials=dict(row.materials or {}),
-        speed=row.speed,
-        state=NodeState(row.state),
-        busy_s=busy_s,
-        last_heartbeat=row.last_heartbeat,
-        name=row.name,
-    )
+    def any_job_in_state(self, s: Session, state: str) -> bool:
+        return (
+            s.scalars(select(JobRow.id).where(JobRow.state == state).limit(1)).first() is not None
+        )

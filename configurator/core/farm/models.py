@@ -200,6 +200,23 @@ class FarmTotals:
     reserved: dict[str, float] = field(default_factory=dict)
 
 
-def queue_key(job: JobSnapshot) -> tuple[int, float, int]:
-    """Order inside a node's queue: higher priority, then earliest deadline, then first come."""
-    return (-job.priority, job.deadline if job.deadline is not None else float("inf"), job.seq)
+#: The one queue order inside a node's queue: (field, descending, nulls last) — higher
+#: priority first, then earliest deadline (none last), then first come. :func:`queue_key`
+#: applies it to snapshots; the store renders it as SQL.
+QUEUE_ORDER: tuple[tuple[str, bool, bool], ...] = (
+    ("priority", True, False),
+    ("deadline", False, True),
+    ("seq", False, False),
+)
+
+
+def queue_key(job: JobSnapshot) -> tuple[float, ...]:
+    """Sort key of :data:`QUEUE_ORDER` for a snapshot (``sorted(jobs, key=queue_key)``)."""
+    key: list[float] = []
+    for name, descending, nulls_last in QUEUE_ORDER:
+        value = getattr(job, name)
+        if nulls_last:
+            key.append(1.0 if value is None else 0.0)
+            value = 0.0 if value is None else value
+        key.append(-value if descending else value)
+    return tuple(key)

@@ -44,7 +44,6 @@ snapshots, same calls and same seed → same decisions.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -84,6 +83,17 @@ def footprint_fits(
         need = (2 * p * q * a + (pp - qq) * np.sqrt(np.maximum(pp + qq - a * a, 0.0))) / (pp + qq)
     diagonal = (p > a) & (q <= b + _EPS) & (b + _EPS >= need)
     return straight | diagonal
+
+
+def fits_bed(bbox: tuple[float, float, float], bed: tuple[float, float, float]) -> bool:
+    """The one bed-fit rule: does a part of ``bbox`` (x, y, z mm) fit a printer of ``bed``
+    (x, y, z mm) at some rotation about z (:func:`footprint_fits`, diagonal placements
+    included) with its height within the build height?"""
+    x, y, z = (float(v) for v in bbox)
+    bx, by, bz = (float(v) for v in bed)
+    if z > bz + _EPS:
+        return False
+    return bool(footprint_fits(x, y, np.array([bx]), np.array([by]))[0])
 
 
 class FarmState:
@@ -308,11 +318,6 @@ def reroute(
     return [route(state, job, policy, now=now) for job in sorted(jobs, key=queue_key)]
 
 
-def _tail_first(job: JobSnapshot) -> tuple[int, float, int]:
-    d = job.deadline if job.deadline is not None else math.inf
-    return (job.priority, -d, -job.seq)
-
-
 def rebalance(
     state: FarmState,
     jobs: Sequence[JobSnapshot],
@@ -340,7 +345,7 @@ def rebalance(
                 target_mask[state.index[t]] = True
         if not target_mask.any():
             return moves
-    for job in sorted(jobs, key=_tail_first):
+    for job in sorted(jobs, key=queue_key, reverse=True):  # tail of the queue first
         if job.state != JobState.ASSIGNED or job.node_id not in state.index:
             continue
         i = state.index[job.node_id]

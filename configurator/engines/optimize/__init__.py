@@ -13,7 +13,7 @@ nsga2 and their defaults), ``progress`` (events, termination, hypervolume), ``tr
 engine), ``dask_runner`` (one run per Dask task).
 """
 
-from configurator.engines.optimize.algorithms import ALGORITHMS, DEFAULTS
+from configurator.engines.optimize.algorithms import ALGORITHM_NAMES, ALGORITHMS, AlgorithmSpec
 from configurator.engines.optimize.infeasibility import (
     ConstraintViolation,
     InfeasibilityReport,
@@ -26,7 +26,8 @@ from configurator.engines.optimize.run import RequirementProbe, run_optimization
 
 __all__ = [
     "ALGORITHMS",
-    "DEFAULTS",
+    "ALGORITHM_NAMES",
+    "AlgorithmSpec",
     "ConstraintViolation",
     "InfeasibilityReport",
     "OptimizationResult",

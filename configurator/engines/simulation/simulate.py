@@ -45,7 +45,14 @@ import numpy as np
 
 from configurator.core.farm import recovery
 from configurator.core.farm.models import JobSnapshot, JobState, NodeSnapshot, Technology, queue_key
-from configurator.core.farm.router import FarmState, make_policy, rebalance, reroute, route
+from configurator.core.farm.router import (
+    POLICIES,
+    FarmState,
+    make_policy,
+    rebalance,
+    reroute,
+    route,
+)
 from configurator.engines.simulation.report import (
     Interval,
     JobOutcome,
@@ -63,7 +70,8 @@ from configurator.engines.simulation.workload import (
 )
 from configurator.errors import FarmError
 
-POLICY_NAMES = ("least-loaded", "round-robin", "first-idle", "random")
+#: the routing policies the simulator can run: the router's registry
+POLICY_NAMES: tuple[str, ...] = tuple(POLICIES)
 
 _ARRIVE, _FINISH, _FAIL, _CHECK, _REPAIR = 0, 1, 2, 3, 4
 _WATCHDOG_LAG_S = 1.0

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from configurator.core.farm.router import fits_bed
 from configurator.errors import FarmError
 
 #: material -> (technology, target share of fleet speed, density g/cm3). Job materials are
@@ -218,15 +219,6 @@ def lognormal_sizes(n: int, rng: np.random.Generator) -> SizeSample:
     side = np.cbrt(volume_mm3 / fill / aspect.prod(axis=1))
     bbox = aspect * side[:, None]
     return SizeSample(work_s=work, grams=grams, bbox_mm=bbox, source="lognormal fallback")
-
-
-def fits_bed(bbox: tuple[float, float, float], bed: tuple[float, float, float]) -> bool:
-    """True when the box fits the bed, allowing a rotation about z (x/y swapped)."""
-    x, y, z = bbox
-    bx, by, bz = bed
-    if z > bz:
-        return False
-    return (x <= bx and y <= by) or (y <= bx and x <= by)
 
 
 def _fit_to(bbox: np.ndarray, bed: tuple[float, float, float]) -> np.ndarray:

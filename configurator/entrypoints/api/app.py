@@ -1,10 +1,11 @@
 """The FastAPI application factory: ``create_app(settings) -> FastAPI``.
 
-Routers live in ``configurator/api/routers/`` (one module per area, each exposing
-``router``) and are included below explicitly, one line each, under ``/api/v1``. Domain
-errors become HTTP errors in one place: NotFoundError 404, ConflictError 409,
-ForbiddenError 403, AuthError 401, RequirementsError 422 (one entry per field, FastAPI's
-shape), any other ConfiguratorError 400. Request validation errors keep FastAPI's 422 shape;
+Every service is built once by :class:`~configurator.services.container.Container`
+(``app.state.container``). Routers live in ``entrypoints/api/routers/`` (one module per
+area, each exposing ``router``; schemas in ``entrypoints/api/schemas/``) and are included
+below explicitly, one line each, under ``/api/v1`` (the HTML pages at the root). Domain
+errors become HTTP errors in one place: each error class's ``http_status``
+(:mod:`configurator.errors`); a RequirementsError is one 422 entry per field, FastAPI's shape. Request validation errors keep FastAPI's 422 shape;
 a non-finite number in them (``NaN``/``Infinity`` sent as input) is echoed as a string,
 since JSON cannot carry it.
 """
@@ -23,17 +24,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from configurator import __version__
-from configurator.adapters.db.store import Store
-from configurator.entrypoints.api.pages import include_web, shutdown_web
-from configurator.errors import (
-    AuthError,
-    ConfiguratorError,
-    ConflictError,
-    ForbiddenError,
-    NotFoundError,
-    RequirementsError,
-)
-from configurator.services.farm.service import FarmService, load_or_create_admin_key
+from configurator.entrypoints.api.routers import catalogs, designs, farm, orders, pages, runs
+from configurator.entrypoints.api.web import mount_static
+from configurator.errors import ConfiguratorError, RateLimitError, RequirementsError
+from configurator.services.container import Container
+from configurator.services.farm.service import FarmService
 from configurator.settings import Settings
 
 log = logging.getLogger("configurator.entrypoints.api")
@@ -41,23 +36,22 @@ API_PREFIX = "/api/v1"
 
 
 def _error_response(exc: ConfiguratorError) -> JSONResponse:
+    """The one mapping of domain errors to HTTP: the class's ``http_status``; a
+    RequirementsError is FastAPI's 422 shape (one entry per field); 401 carries
+    ``WWW-Authenticate``, 429 ``Retry-After``."""
+    status = exc.http_status
     if isinstance(exc, RequirementsError):
         detail = [
-            {"loc": ["body", field], "msg": reason, "type": "value_error"}
+            {"loc": ["body", *field.split(".", 1)], "msg": reason, "type": "value_error"}
             for field, reason in exc.fields.items()
         ]
-        return JSONResponse({"detail": detail}, status_code=422)
-    if isinstance(exc, ForbiddenError):
-        return JSONResponse({"detail": str(exc)}, status_code=403)
-    if isinstance(exc, AuthError):
-        return JSONResponse(
-            {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
-        )
-    if isinstance(exc, NotFoundError):
-        return JSONResponse({"detail": str(exc)}, status_code=404)
-    if isinstance(exc, ConflictError):
-        return JSONResponse({"detail": str(exc)}, status_code=409)
-    return JSONResponse({"detail": str(exc)}, status_code=400)
+        return JSONResponse({"detail": detail}, status_code=status)
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, RateLimitError):
+        headers["Retry-After"] = str(exc.retry_after_s)
+    return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
 
 def _json_safe(value: object) -> object:
@@ -94,30 +88,25 @@ def create_app(
 
     ``migrate``: upgrade the database schema to head first. ``sweep``: run the heartbeat
     sweeper while the app is up (every ``heartbeat_timeout_s / 4`` s).
-    ``app.state``: ``settings``, ``store``, ``farm`` (FarmService), ``admin_key``,
-    ``admin_key_generated``.
+    ``app.state.container``: every service (:class:`~configurator.services.container.Container`).
     """
     settings = settings or Settings()
-    store = Store(settings.resolved_database_url)
-    if migrate:
-        store.migrate()
-    admin_key, generated = load_or_create_admin_key(settings)
-    farm = FarmService(store, settings, admin_key=admin_key)
+    container = Container.build(settings, migrate=migrate)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = None
         if sweep:
-            task = asyncio.create_task(_sweeper(farm, max(settings.heartbeat_timeout_s / 4, 0.05)))
+            interval = max(settings.heartbeat_timeout_s / 4, 0.05)
+            task = asyncio.create_task(_sweeper(container.farm, interval))
         try:
             yield
         finally:
-            shutdown_web(app)
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            store.dispose()
+            container.close()
 
     app = FastAPI(
         title="configurator",
@@ -125,11 +114,7 @@ def create_app(
         description="Generative product customization engine: catalogs, designs, orders, print farm.",
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.store = store
-    app.state.farm = farm
-    app.state.admin_key = admin_key
-    app.state.admin_key_generated = generated
+    app.state.container = container
 
     @app.exception_handler(ConfiguratorError)
     async def _domain_error(_request: Request, exc: ConfiguratorError) -> JSONResponse:
@@ -139,10 +124,12 @@ def create_app(
     async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return _validation_response(exc)
 
-    # -- routers: one line per module under configurator/api/routers/ -------------------
-    from configurator.entrypoints.api.routers import farm as farm_router
-
-    app.include_router(farm_router.router, prefix=API_PREFIX)
-    # web configurator: pages, static files, catalogs/runs/designs/orders routers
-    include_web(app, settings)
+    # -- routers: one line per module under entrypoints/api/routers/ -----------------------
+    app.include_router(catalogs.router, prefix=API_PREFIX)
+    app.include_router(runs.router, prefix=API_PREFIX)
+    app.include_router(designs.router, prefix=API_PREFIX)
+    app.include_router(orders.router, prefix=API_PREFIX)
+    app.include_router(farm.router, prefix=API_PREFIX)
+    app.include_router(pages.router)
+    mount_static(app)
     return app

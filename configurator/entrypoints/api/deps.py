@@ -1,8 +1,10 @@
-"""Shared FastAPI dependencies: settings, services and the two kinds of key.
+"""Shared FastAPI dependencies: the container's services and the two kinds of key.
 
-Keys travel as ``Authorization: Bearer <key>``. Operator endpoints take the admin key
-(:data:`AdminKey`), node endpoints a node key (:data:`NodeId` resolves it to the node id).
-Missing or unknown keys → 401, a valid key of the wrong kind → 403.
+Every service comes from the :class:`~configurator.services.container.Container` that
+``create_app`` keeps in ``app.state.container``. Keys travel as
+``Authorization: Bearer <key>``. Operator endpoints take the admin key (:data:`AdminKey`),
+node endpoints a node key (:data:`NodeId` resolves it to the node id). Missing or unknown
+keys → 401, a valid key of the wrong kind → 403.
 
 The dependencies are ``async`` on purpose: FastAPI runs sync dependencies in the thread
 pool, one hop each, which cost more than the check itself. Key checks are in-memory hash
@@ -16,7 +18,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from configurator.services.catalogs import CatalogCache
+from configurator.services.container import Container
+from configurator.services.design.book import DesignBook
+from configurator.services.design.runs import RunManager
 from configurator.services.farm.service import FarmService
+from configurator.services.orders import OrderService
 from configurator.settings import Settings
 
 _operator_scheme = HTTPBearer(
@@ -31,16 +38,43 @@ _node_scheme = HTTPBearer(
 )
 
 
-async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+async def get_container(request: Request) -> Container:
+    return request.app.state.container
 
 
-async def get_farm(request: Request) -> FarmService:
-    return request.app.state.farm
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+async def get_settings(c: ContainerDep) -> Settings:
+    return c.settings
+
+
+async def get_farm(c: ContainerDep) -> FarmService:
+    return c.farm
+
+
+async def get_catalogs(c: ContainerDep) -> CatalogCache:
+    return c.catalogs
+
+
+async def get_book(c: ContainerDep) -> DesignBook:
+    return c.book
+
+
+async def get_runs(c: ContainerDep) -> RunManager:
+    return c.runs
+
+
+async def get_orders(c: ContainerDep) -> OrderService:
+    return c.orders
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 FarmDep = Annotated[FarmService, Depends(get_farm)]
+CatalogsDep = Annotated[CatalogCache, Depends(get_catalogs)]
+BookDep = Annotated[DesignBook, Depends(get_book)]
+RunsDep = Annotated[RunManager, Depends(get_runs)]
+OrdersDep = Annotated[OrderService, Depends(get_orders)]
 
 
 async def require_admin(

@@ -104,3 +104,28 @@ def int_in_range(low: int, high: int):
         return value
 
     return parse
+
+
+class RegistryChoices:
+    """argparse ``choices`` read from a registry on first use: ``RegistryChoices(module,
+    attribute)`` imports ``module`` only when a value is checked or a sub-command's help is
+    shown, so ``configurator --help`` never imports pymoo, trimesh or scikit-learn."""
+
+    def __init__(self, module: str, attribute: str):
+        self.module = module
+        self.attribute = attribute
+        self._names: tuple[str, ...] | None = None
+
+    def _load(self) -> tuple[str, ...]:
+        if self._names is None:
+            self._names = tuple(getattr(importlib.import_module(self.module), self.attribute))
+        return self._names
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._load()
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())

@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from configurator.entrypoints.cli import int_in_range
+from configurator.entrypoints.cli import RegistryChoices, int_in_range
 from configurator.errors import InfeasibleError, RequirementsError
 
 #: evaluation budget ceiling for the command line (the API has its own, lower limit)
@@ -50,9 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--material", default=None, help="fix the material (default: searched)")
     p.add_argument(
         "--algorithm",
-        choices=("ga", "pso", "nsga2"),
+        choices=RegistryChoices("configurator.engines.optimize.algorithms", "ALGORITHM_NAMES"),
         default=None,
-        help="default: nsga2 for several objectives, else ga",
+        metavar="NAME",
+        help="one of %(choices)s (default: nsga2 for several objectives, else ga)",
     )
     p.add_argument(
         "--evals",
@@ -71,9 +72,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=5, help="designs to return (default 5)")
     p.add_argument(
         "--format",
-        choices=("stl", "3mf"),
+        choices=RegistryChoices("configurator.core.export", "FORMATS"),
         default=None,
-        help="also write one mesh file per part per design",
+        metavar="FORMAT",
+        help="also write one mesh file per part per design: %(choices)s",
     )
     p.add_argument(
         "--dask",
@@ -184,39 +186,38 @@ class _Progress:
 def run(args: argparse.Namespace) -> int:
     from configurator.engines.optimize import OptimizationResult
     from configurator.services.design import service
+    from configurator.services.design.request import RunContext, parse_request
     from configurator.settings import Settings
 
     objectives, weights = _weights(args.weights, list(args.objective))
-    kwargs = {
-        "requirements": _pairs(args.require, field="require"),
-        "locks": _pairs(args.lock, field="lock"),
-        "bounds": _bounds(args.bound),
-        "objectives": objectives or None,
-        "weights": weights,
-        "material": args.material,
-        "algorithm": args.algorithm,
-        "evals": args.evals,
-        "seed": args.seed,
-        "top": args.top,
-        "time_cap_s": args.time_cap,
-    }
+    request = parse_request(
+        {
+            "catalog_id": _abs(args.catalog),
+            "requirements": _pairs(args.require, field="require"),
+            "locks": _pairs(args.lock, field="lock"),
+            "bounds": _bounds(args.bound),
+            "objectives": objectives or None,
+            "weights": weights,
+            "material": args.material,
+            "algorithm": args.algorithm,
+            "evals": args.evals,
+            "seed": args.seed,
+            "top": args.top,
+        }
+    )
     settings = Settings()
     catalog_dir = args.catalog_dir or str(settings.catalog_dir)
+    context = RunContext(catalog_dir=catalog_dir, time_cap_s=args.time_cap)
     _usable_out_dir(args.out)  # before the run, so a bad --out costs nothing
     address = args.dask or settings.dask_address
     result: OptimizationResult
     if address:
-        request = service.DesignRequest(
-            catalog=_abs(args.catalog), catalog_dir=catalog_dir, **kwargs
-        )
         if not args.quiet:
             print(f"configurator: running on Dask scheduler {address}", file=sys.stderr)
-        (result,) = service.run_many([request], client_or_address=address)
+        (result,) = service.run_many([request], client_or_address=address, context=context)
     else:
         with _Progress(quiet=args.quiet) as progress:
-            result = service.design(
-                args.catalog, catalog_dir=catalog_dir, on_progress=progress, **kwargs
-            )
+            result = service.run_request(request, context, on_progress=progress)
     try:
         written = service.write_result(
             args.out, result, fmt=args.format, catalog=_abs(args.catalog), catalog_dir=catalog_dir

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-POLICIES = ("least-loaded", "round-robin", "first-idle", "random")
+from configurator.entrypoints.cli import RegistryChoices
 
 
 def _int_in(lo: int, hi: int):
@@ -51,7 +51,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="discrete-event simulation of the farm with the real router",
         description="Simulate a heterogeneous print farm under a routing policy.",
     )
-    s.add_argument("--policy", choices=POLICIES, default="least-loaded")
+    s.add_argument(
+        "--policy",
+        choices=RegistryChoices("configurator.core.farm.router", "POLICIES"),
+        default="least-loaded",
+        metavar="NAME",
+        help="routing policy: %(choices)s (default: %(default)s)",
+    )
     s.add_argument("--nodes", type=_int_in(1, 100_000), default=20, metavar="N")
     s.add_argument("--jobs", type=_int_in(1, 1_000_000), default=1000, metavar="J")
     s.add_argument("--seed", type=_int_in(0, 2**63 - 1), default=1, metavar="S")

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from configurator.adapters.farm_client import NodeClient
     from configurator.entrypoints.api.app import create_app
     from configurator.entrypoints.node.agent import run_agent
-    from configurator.services.farm.service import ensure_demo_nodes
+    from configurator.services.farm.demo import ensure_demo_nodes
     from configurator.settings import Settings
 
     if not 0 <= args.demo_nodes <= 64:
@@ -85,16 +85,16 @@ def run(args: argparse.Namespace) -> int:
         raise SettingsError(
             f"cannot open the database {settings.resolved_database_url}: {reason}"
         ) from None
-    if app.state.admin_key_generated:
+    if app.state.container.admin_key_generated:
         print(
-            f"configurator: admin key (saved in {settings.data_dir}/admin.key): {app.state.admin_key}",
+            f"configurator: admin key (saved in {settings.data_dir}/admin.key): {app.state.container.admin_key}",
             flush=True,
         )
 
     stop = threading.Event()
     threads = []
     if args.demo_nodes:
-        nodes = ensure_demo_nodes(app.state.farm, args.demo_nodes)
+        nodes = ensure_demo_nodes(app.state.container.farm, args.demo_nodes)
         host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
         url = f"http://{host}:{args.port}"
         for i, (name, key) in enumerate(nodes):

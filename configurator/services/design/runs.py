@@ -1,6 +1,6 @@
 """The run manager: customer optimization runs off the request thread.
 
-Each run is one call of :func:`configurator.services.design.service.design` in a worker process
+Each run is one :func:`~configurator.services.design.service.run_request` in a worker process
 (a ``ProcessPoolExecutor`` with a ``forkserver``/``spawn`` context by default, a Dask
 cluster when ``Settings.dask_address`` is set). The worker streams its
 :class:`~configurator.engines.optimize.ProgressEvent` s back through a *channel* (a
@@ -11,10 +11,11 @@ In the server, one pump thread per run moves channel messages into the run's eve
 server-sent-event streams read that log (:meth:`RunManager.stream`), so any number of
 browsers can watch one run and a late subscriber replays everything from the start.
 
-Limits (``Settings``): at most ``max_concurrent_runs`` queued or running runs
-(:class:`RunLimitError`, HTTP 429), at most ``max_evals_per_run`` evaluations per run
-(:class:`~configurator.errors.RequirementsError` on ``evals``, HTTP 422), a wall-clock cap
-``run_time_cap_s`` per run.
+Limits (:class:`RunLimits`, from ``Settings``): at most ``max_concurrent_runs`` queued or
+running runs (:class:`~configurator.errors.RateLimitError`, HTTP 429), 100 to
+``max_evals_per_run`` evaluations and at most 50 designs per run
+(:class:`~configurator.errors.RequirementsError` on ``evals``/``top``, HTTP 422), a wall-clock
+cap ``run_time_cap_s`` per run.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import asyncio
 import json
 import logging
 import multiprocessing
-import queue as queue_mod
 import secrets
 import threading
 import time
@@ -33,9 +33,24 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from distributed import Client
 
-from configurator.errors import ConfiguratorError, OptimizationError, RequirementsError
+from configurator.adapters.run_channels import DaskChannel, ProcessChannel
+from configurator.errors import (
+    ConfiguratorError,
+    NotFoundError,
+    OptimizationError,
+    RateLimitError,
+    RequirementsError,
+)
+from configurator.services.design.request import (
+    DEFAULT_EVALS,
+    DEFAULT_TOP,
+    DesignRequest,
+    RunContext,
+)
+from configurator.services.design.service import run_request
+from configurator.services.estimate.service import model_dir
 
 log = logging.getLogger(__name__)
 
@@ -43,106 +58,60 @@ RunStatus = Literal["queued", "running", "done", "infeasible", "cancelled", "fai
 TERMINAL: frozenset[str] = frozenset({"done", "infeasible", "cancelled", "failed"})
 #: finished runs kept in memory (oldest dropped first)
 KEEP_FINISHED = 500
+#: a server's smallest evaluation budget (one small population) and most designs per run
+SERVER_MIN_EVALS = 100
+SERVER_MAX_TOP = 50
 
 
-class RunLimitError(ConfiguratorError):
-    """Too many runs at once (HTTP 429). ``retry_after_s`` is a hint in seconds."""
+@dataclass(frozen=True)
+class RunLimits:
+    """What this server runs (from ``Settings``): evaluations per run ``min_evals`` ..
+    ``max_evals`` (422 on ``evals`` past them), designs per run up to ``max_top`` (422 on
+    ``top``), ``max_concurrent`` queued or running runs (429), ``time_cap_s`` per run."""
 
-    def __init__(self, message: str, *, retry_after_s: int = 5):
-        self.retry_after_s = retry_after_s
-        super().__init__(message)
+    min_evals: int
+    max_evals: int
+    default_evals: int
+    max_top: int
+    default_top: int
+    max_concurrent: int
+    time_cap_s: float
 
+    @classmethod
+    def of(cls, settings: Any) -> RunLimits:
+        max_evals = int(settings.max_evals_per_run)
+        return cls(
+            min_evals=SERVER_MIN_EVALS,
+            max_evals=max_evals,
+            default_evals=min(DEFAULT_EVALS, max_evals),
+            max_top=SERVER_MAX_TOP,
+            default_top=DEFAULT_TOP,
+            max_concurrent=int(settings.max_concurrent_runs),
+            time_cap_s=float(settings.run_time_cap_s),
+        )
 
-class RunSpec(BaseModel):
-    """One run as plain data (picklable): what ``design()`` receives in the worker.
-
-    ``catalog``: path of the catalog YAML (the worker loads it itself). ``model_dir``: the
-    print-time model directory the server uses (set by :meth:`RunManager.submit`), so the
-    worker evaluates ``print_seconds``/``print_grams`` with the same model.
-    """
-
-    catalog: str
-    requirements: dict[str, Any] = Field(default_factory=dict)
-    locks: dict[str, Any] = Field(default_factory=dict)
-    objectives: list[str] | None = None
-    weights: list[float] | None = None
-    material: str | None = None
-    algorithm: str | None = None
-    evals: int
-    seed: int = 0
-    top: int = 8
-    time_cap_s: float | None = None
-    model_dir: str | None = None
-
-
-# --------------------------------------------------------------------------- channels
-class ProcessChannel:
-    """Worker -> server messages over a ``multiprocessing.Manager`` queue; stop flag is a
-    Manager ``Event``. Both are proxies, so the channel pickles into a pool worker."""
-
-    def __init__(self, manager: Any):
-        self.queue = manager.Queue()
-        self.stop_event = manager.Event()
-
-    def put(self, kind: str, data: dict[str, Any]) -> None:
-        self.queue.put((kind, data))
-
-    def get(self, timeout: float) -> tuple[str, dict[str, Any]] | None:
-        try:
-            return self.queue.get(timeout=timeout)
-        except queue_mod.Empty:
-            return None
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
-    def stopped(self) -> bool:
-        return self.stop_event.is_set()
-
-    def close(self) -> None:
-        pass
+    def check(self, request: DesignRequest) -> None:
+        """RequirementsError naming ``evals`` / ``top`` when the request is past a limit."""
+        fields = {}
+        if request.evals > self.max_evals:
+            fields["evals"] = (
+                f"at most {self.max_evals} evaluations per run (asked {request.evals})"
+            )
+        elif request.evals < self.min_evals:
+            fields["evals"] = (
+                f"at least {self.min_evals} evaluations per run (asked {request.evals})"
+            )
+        if request.top > self.max_top:
+            fields["top"] = f"at most {self.max_top} designs per run (asked {request.top})"
+        if fields:
+            raise RequirementsError(fields)
 
 
-class DaskChannel:
-    """The same channel over Dask's ``distributed.Queue`` and ``distributed.Event``
-    (named, so they re-attach on the worker through its client)."""
-
-    def __init__(self, client: Any, name: str):
-        from distributed import Event, Queue
-
-        self.queue = Queue(f"configurator-run-{name}", client=client)
-        self.stop_event = Event(f"configurator-stop-{name}", client=client)
-
-    def put(self, kind: str, data: dict[str, Any]) -> None:
-        self.queue.put((kind, data))
-
-    def get(self, timeout: float) -> tuple[str, dict[str, Any]] | None:
-        try:
-            item = self.queue.get(timeout=timeout)
-        except TimeoutError:
-            return None
-        return tuple(item)  # type: ignore[return-value]
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
-    def stopped(self) -> bool:
-        return self.stop_event.is_set()
-
-    def close(self) -> None:
-        try:
-            self.stop_event.clear()
-        except Exception:  # the cluster may be gone already
-            pass
-
-
-def execute_run(spec: RunSpec, channel: Any) -> Any:
-    """Worker entry point: run ``spec`` through the design service, streaming progress.
+def execute_run(request: DesignRequest, context: RunContext, channel: Any) -> Any:
+    """Worker entry point: run ``request`` through the design service, streaming progress.
 
     Returns the ``OptimizationResult`` (picklable). Runs in a pool process or Dask worker.
     """
-    from configurator.services.design.service import design
-
     channel.put("status", {"status": "running"})
     last = [0.0]
 
@@ -153,22 +122,7 @@ def execute_run(spec: RunSpec, channel: Any) -> Any:
             last[0] = now
             channel.put("progress", event.model_dump(mode="json"))
 
-    return design(
-        spec.catalog,
-        requirements=spec.requirements,
-        locks=spec.locks,
-        objectives=spec.objectives,
-        weights=spec.weights,
-        material=spec.material,
-        algorithm=spec.algorithm,
-        evals=spec.evals,
-        seed=spec.seed,
-        top=spec.top,
-        time_cap_s=spec.time_cap_s,
-        on_progress=on_progress,
-        should_stop=channel.stopped,
-        model_dir=spec.model_dir,
-    )
+    return run_request(request, context, on_progress=on_progress, should_stop=channel.stopped)
 
 
 # --------------------------------------------------------------------------- runs
@@ -190,7 +144,8 @@ class Run:
 
     id: str
     catalog_id: str
-    spec: RunSpec
+    request: DesignRequest
+    context: RunContext
     pareto: bool
     status: RunStatus = "queued"
     message: str = ""
@@ -234,6 +189,7 @@ class RunManager:
         on_records: Callable[[list[Any]], None] | None = None,
     ):
         self.settings = settings
+        self.limits = RunLimits.of(settings)
         self.on_records = on_records
         self._lock = threading.Lock()
         self._runs: OrderedDict[str, Run] = OrderedDict()
@@ -250,8 +206,6 @@ class RunManager:
                 self._manager = multiprocessing.get_context("spawn").Manager()
             return
         if self.settings.dask_address:
-            from distributed import Client
-
             self._dask = Client(self.settings.dask_address, set_as_default=False)
             self._executor = self._dask
             return
@@ -281,40 +235,46 @@ class RunManager:
     def _active_locked(self) -> int:
         return sum(1 for r in self._runs.values() if not r.finished)
 
-    def check_limits(self, spec: RunSpec, *, active: int | None = None) -> None:
-        """Raise before starting: evaluation budget (422) and concurrent runs (429)."""
-        s = self.settings
+    def check_limits(self, request: DesignRequest, *, active: int | None = None) -> None:
+        """Raise before starting: evaluation budget and designs (422), concurrent runs (429)."""
+        self.limits.check(request)
         active = self.active_count() if active is None else active
-        if spec.evals > s.max_evals_per_run:
-            raise RequirementsError(
-                {"evals": f"at most {s.max_evals_per_run} evaluations per run (asked {spec.evals})"}
-            )
-        if active >= s.max_concurrent_runs:
-            raise RunLimitError(
-                f"{s.max_concurrent_runs} searches are already running, the most this server runs at once."
+        if active >= self.limits.max_concurrent:
+            raise RateLimitError(
+                f"{self.limits.max_concurrent} searches are already running, the most this "
+                "server runs at once."
             )
 
-    def submit(self, spec: RunSpec, *, catalog_id: str, pareto: bool = False) -> Run:
-        """Start a run (returns at once with status ``queued``)."""
-        if spec.time_cap_s is None:
-            spec = spec.model_copy(update={"time_cap_s": float(self.settings.run_time_cap_s)})
-        if spec.model_dir is None:
-            from configurator.services.estimate.service import model_dir
-
-            spec = spec.model_copy(update={"model_dir": str(model_dir(self.settings))})
+    def submit(self, request: DesignRequest, *, catalog: Any) -> Run:
+        """Start a run of ``request`` on ``catalog`` (a loaded catalog: the worker loads the
+        same file); returns at once with status ``queued``."""
+        context = RunContext(
+            catalog_path=str(catalog.path) if catalog.path else None,
+            catalog_dir=str(self.settings.catalog_dir),
+            model_dir=str(model_dir(self.settings)),
+            time_cap_s=self.limits.time_cap_s,
+        )
+        n_obj = len(request.objectives or catalog.objectives)
+        pareto = request.weights is None and n_obj > 1
         with self._lock:
             if self._closed:
                 raise OptimizationError("the server is shutting down")
             # checked under the lock: no race past the limit
-            self.check_limits(spec, active=self._active_locked())
+            self.check_limits(request, active=self._active_locked())
             self._ensure_backend()
-            run = Run(id=secrets.token_urlsafe(12), catalog_id=catalog_id, spec=spec, pareto=pareto)
+            run = Run(
+                id=secrets.token_urlsafe(12),
+                catalog_id=catalog.id,
+                request=request,
+                context=context,
+                pareto=pareto,
+            )
             run.channel = self._new_channel(run.id)
             run.add_event("status", {"status": "queued"})
             self._runs[run.id] = run
             self._trim_runs()
         try:
-            run.future = self._executor.submit(execute_run, spec, run.channel)
+            run.future = self._executor.submit(execute_run, request, context, run.channel)
         except Exception as exc:  # pool broken / cluster gone
             self._finish(run, "failed", f"could not start the run: {exc}")
             return run
@@ -325,8 +285,6 @@ class RunManager:
         with self._lock:
             run = self._runs.get(run_id)
         if run is None:
-            from configurator.errors import NotFoundError
-
             raise NotFoundError(f"no run {run_id!r}")
         return run
 

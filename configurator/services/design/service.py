@@ -1,19 +1,18 @@
-"""The design service: catalog -> design space -> optimization -> design records.
+"""The design service: a design request -> design space -> optimization -> design records.
 
-``design(...)`` is what the CLI, the web run manager and Dask tasks call. It resolves the
-catalog (a path, an id in ``Settings.catalog_dir``, or a loaded :class:`Catalog`), checks
-the customer's objectives and weights, builds the :class:`DesignSpace`, runs
-:func:`configurator.engines.optimize.run_optimization` and, when nothing is feasible, lets the
-infeasibility report probe which single requirement change would help.
+:func:`run_request` executes a :class:`~configurator.services.design.request.DesignRequest`
+(what the CLI, the web run manager and Dask tasks call) in a
+:class:`~configurator.services.design.request.RunContext`: it resolves the catalog,
+builds the :class:`~configurator.core.design.space.DesignSpace` (which validates every
+field), runs :func:`~configurator.engines.optimize.run_optimization` and, when nothing is
+feasible, lets the infeasibility report probe which single requirement change would help.
+:func:`design` is the same call with keyword arguments (and a loaded catalog allowed).
 
 Print estimates: a catalog whose objectives call ``print_seconds``/``print_grams`` is
-evaluated with the learned model in use (:func:`configurator.services.estimate.service.catalog_estimator`:
+evaluated with the model in use (:func:`~configurator.services.estimate.service.catalog_estimator`:
 the refit under ``data_dir/estimate`` when there is one, else the shipped model), unless an
-``estimator`` is passed; ``model_dir`` picks the model's directory explicitly (what a worker
-process receives, as plain text). The records carry the estimator's identity.
-
-``DesignRequest`` is the same call as a plain, picklable model (one Dask task per
-request, :func:`run_many`).
+``estimator`` is passed; ``RunContext.model_dir`` picks the model's directory explicitly (what
+a worker process receives, as plain text). The records carry the estimator's identity.
 """
 
 from __future__ import annotations
@@ -23,8 +22,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
+from configurator.adapters.dask_runner import map_runs
+from configurator.adapters.storage import write_bytes_atomic
+from configurator.core.design.space import DesignSpace
 from configurator.engines.optimize import (
     OptimizationResult,
     ProgressEvent,
@@ -32,49 +32,26 @@ from configurator.engines.optimize import (
     RequirementSpec,
     run_optimization,
 )
-from configurator.errors import RequirementsError
+from configurator.services.catalogs import resolve_catalog
+from configurator.services.design.request import DesignRequest, RunContext, parse_request
+from configurator.services.estimate.service import catalog_estimator, learned_estimator
+from configurator.services.geometry import attach_meshes
+from configurator.settings import Settings
 
-
-class DesignRequest(BaseModel):
-    """One optimization run, as data (for Dask tasks and the web run manager)."""
-
-    catalog: str = Field(description="catalog path or id (looked up in catalog_dir)")
-    requirements: dict[str, Any] = Field(default_factory=dict)
-    locks: dict[str, Any] = Field(default_factory=dict)
-    bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)
-    objectives: list[str] | None = None
-    weights: list[float] | None = None
-    material: str | None = None
-    algorithm: str | None = None
-    evals: int = 5000
-    seed: int = 0
-    top: int = 5
-    time_cap_s: float | None = None
-    catalog_dir: str | None = None
-    model_dir: str | None = Field(
-        default=None, description="print-time model directory (None: the one Settings picks)"
-    )
-
-
-def resolve_catalog(catalog: Any, *, catalog_dir: str | Path | None = None) -> Any:
-    """A loaded catalog from a ``Catalog``, a YAML path, or an id in ``catalog_dir``.
-
-    Raises ``CatalogError`` (bad file) or ``RequirementsError`` (unknown id).
-    """
-    from configurator.adapters.catalog_yaml import find_catalog
-    from configurator.core.catalog.model import Catalog
-
-    if isinstance(catalog, Catalog):
-        return catalog
-    text = str(catalog)
-    path = Path(text)
-    if path.suffix.lower() in (".yaml", ".yml") and not path.is_file():
-        raise RequirementsError({"catalog": f"no such catalog file: {text}"})
-    if catalog_dir is None:
-        from configurator.settings import Settings
-
-        catalog_dir = Settings().catalog_dir
-    return find_catalog(text, catalog_dir)
+__all__ = [
+    "DesignRequest",
+    "parse_request",
+    "RunContext",
+    "build_space",
+    "design",
+    "designs_json",
+    "requirement_probe",
+    "resolve_catalog",
+    "run_many",
+    "run_request",
+    "space_estimator",
+    "write_result",
+]
 
 
 def space_estimator(
@@ -85,15 +62,9 @@ def space_estimator(
     the catalog calls no host function (nothing to load)."""
     if not catalog.program.host_calls:
         return None
-    from configurator.services.estimate.service import catalog_estimator, learned_estimator
-
     if model_dir is not None:
         return learned_estimator(model_dir, catalog)
-    if settings is None:
-        from configurator.settings import Settings
-
-        settings = Settings()
-    return catalog_estimator(settings, catalog)
+    return catalog_estimator(settings if settings is not None else Settings(), catalog)
 
 
 def build_space(
@@ -113,8 +84,6 @@ def build_space(
 
     ``estimator``: the print estimator for host functions (default: :func:`space_estimator`,
     the learned model ``settings`` picks)."""
-    from configurator.core.design.space import DesignSpace
-
     if estimator is None:
         estimator = space_estimator(catalog, settings=settings)
     return DesignSpace(
@@ -177,70 +146,106 @@ def design(
     model_dir: str | Path | None = None,
     settings: Any = None,
 ) -> OptimizationResult:
-    """Optimize a catalog for a customer's requirements; see :func:`run_optimization`.
-
-    ``catalog``: a ``Catalog``, a YAML path or a catalog id. Requirements left out take
-    the catalog's defaults. Returns the result (status ok / infeasible / cancelled); bad
-    input raises :class:`RequirementsError` or :class:`OptimizationError`.
-    ``estimator`` / ``model_dir`` / ``settings``: the print estimator of host functions
-    (see the module docstring; default: the learned model in use).
-    """
+    """Optimize a catalog for a customer's requirements: :func:`run_request` with keyword
+    arguments. ``catalog``: a ``Catalog``, a YAML path or a catalog id. Bad input raises
+    :class:`~configurator.errors.RequirementsError` (one entry per field) or
+    :class:`~configurator.errors.OptimizationError`."""
     cat = resolve_catalog(catalog, catalog_dir=catalog_dir)
+    request = parse_request(
+        {
+            "catalog_id": cat.id,
+            "requirements": dict(requirements or {}),
+            "locks": dict(locks or {}),
+            "bounds": dict(bounds or {}),
+            "objectives": list(objectives) if objectives else None,
+            "weights": list(weights) if weights is not None else None,
+            "material": material,
+            "algorithm": algorithm,
+            "evals": evals,
+            "seed": seed,
+            "top": top,
+        }
+    )
+    context = RunContext(
+        catalog_dir=None if catalog_dir is None else str(catalog_dir),
+        model_dir=None if model_dir is None else str(model_dir),
+        time_cap_s=time_cap_s,
+    )
+    return run_request(
+        request,
+        context,
+        catalog=cat,
+        on_progress=on_progress,
+        should_stop=should_stop,
+        estimator=estimator,
+        settings=settings,
+    )
+
+
+def run_request(
+    request: DesignRequest,
+    context: RunContext | None = None,
+    *,
+    catalog: Any = None,
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    estimator: Any = None,
+    settings: Any = None,
+) -> OptimizationResult:
+    """Execute one request (a Dask task, a run-manager worker, the command line).
+
+    The catalog: ``catalog`` (loaded) if given, else ``context.catalog_path``, else
+    ``request.catalog_id`` looked up in ``context.catalog_dir``. Returns the result
+    (status ok / infeasible / cancelled).
+    """
+    context = context or RunContext()
+    cat = catalog
+    if cat is None:
+        cat = resolve_catalog(
+            context.catalog_path or request.catalog_id, catalog_dir=context.catalog_dir
+        )
     if estimator is None:
-        estimator = space_estimator(cat, settings=settings, model_dir=model_dir)
+        estimator = space_estimator(cat, settings=settings, model_dir=context.model_dir)
     space_kwargs = {
-        "locks": locks,
-        "bounds": bounds,
-        "objectives": objectives,
-        "weights": weights,
-        "material": material,
+        "locks": request.locks,
+        "bounds": request.bounds,
+        "objectives": request.objectives,
+        "weights": request.weights,
+        "material": request.material,
         "estimator": estimator,
     }
-    space = build_space(cat, requirements=requirements, **space_kwargs)
+    space = build_space(cat, requirements=request.requirements, **space_kwargs)
     return run_optimization(
         space,
-        algorithm=algorithm,
-        evals=evals,
-        seed=seed,
-        top=top,
-        time_cap_s=time_cap_s,
+        algorithm=request.algorithm,
+        evals=request.evals,
+        seed=request.seed,
+        top=request.top,
+        time_cap_s=context.time_cap_s,
         on_progress=on_progress,
         should_stop=should_stop,
         requirement_probe=requirement_probe(space, space_kwargs),
     )
 
 
-def run_request(request: DesignRequest) -> OptimizationResult:
-    """Run one :class:`DesignRequest` (the Dask task; importable on every worker)."""
-    return design(
-        request.catalog,
-        requirements=request.requirements,
-        locks=request.locks,
-        bounds=request.bounds,
-        objectives=request.objectives,
-        weights=request.weights,
-        material=request.material,
-        algorithm=request.algorithm,
-        evals=request.evals,
-        seed=request.seed,
-        top=request.top,
-        time_cap_s=request.time_cap_s,
-        catalog_dir=request.catalog_dir,
-        model_dir=request.model_dir,
-    )
+def _run_pair(pair: tuple[DesignRequest, RunContext]) -> OptimizationResult:
+    return run_request(*pair)
 
 
 def run_many(
-    requests: Sequence[DesignRequest], *, client_or_address: Any
+    requests: Sequence[DesignRequest],
+    *,
+    client_or_address: Any,
+    context: RunContext | None = None,
 ) -> list[OptimizationResult]:
     """Run independent requests on a Dask cluster, one task each, results in order.
 
     ``client_or_address``: a ``distributed.Client`` or a scheduler address
-    (``tcp://host:8786``). Catalog paths must be readable on the workers.
+    (``tcp://host:8786``). Catalog paths (and ``context.catalog_dir``) must be readable on
+    the workers.
     """
-    from configurator.adapters.dask_runner import map_runs
-
-    return map_runs(run_request, list(requests), client_or_address=client_or_address)
+    ctx = context or RunContext()
+    return map_runs(_run_pair, [(r, ctx) for r in requests], client_or_address=client_or_address)
 
 
 def designs_json(result: OptimizationResult) -> bytes:
@@ -265,8 +270,6 @@ def write_result(
     (``<id12>-<part>.<fmt>``), and each record's ``mesh``/``files`` filled. ``catalog``
     (object, path or id) is needed for meshes. infeasible: ``infeasibility.json``.
     """
-    from configurator.adapters.storage import write_bytes_atomic
-
     out = Path(out_dir)
     if result.status == "infeasible" and result.infeasibility is not None:
         data = result.infeasibility.model_dump(mode="json")
@@ -274,8 +277,6 @@ def write_result(
         return [write_bytes_atomic(out / "infeasibility.json", raw)]
     meshes: list[Path] = []
     if fmt is not None and result.records:
-        from configurator.services.geometry import attach_meshes
-
         cat = resolve_catalog(
             catalog if catalog is not None else result.records[0].catalog_id,
             catalog_dir=catalog_dir,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from configurator.core.farm.router import fits_bed
 from configurator.engines.simulation.report import lower_bound
 from configurator.engines.simulation.simulate import workload_lower_bound
 from configurator.engines.simulation.workload import (
@@ -13,7 +14,6 @@ from configurator.engines.simulation.workload import (
     NodeSpec,
     SizeSample,
     Workload,
-    fits_bed,
     make_workload,
 )
 from configurator.errors import FarmError

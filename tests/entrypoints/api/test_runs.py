@@ -225,7 +225,9 @@ def test_pages_and_offline_assets(api):
 def test_run_manager_on_a_dask_cluster(tmp_path):
     """The same run through Dask (progress over distributed.Queue, result as a future)."""
     distributed = pytest.importorskip("distributed")
-    from configurator.services.design.runs import RunManager, RunSpec
+    from configurator.adapters.catalog_yaml import load_catalog
+    from configurator.services.design.request import DesignRequest
+    from configurator.services.design.runs import RunManager
     from configurator.settings import REPO_ROOT
 
     with distributed.LocalCluster(
@@ -235,14 +237,11 @@ def test_run_manager_on_a_dask_cluster(tmp_path):
         records: list = []
         manager = RunManager(settings, on_records=records.extend)
         try:
-            spec = RunSpec(
-                catalog=str(REPO_ROOT / "catalogs" / "enclosure.yaml"),
-                objectives=["mass"],
-                evals=300,
-                seed=1,
-                top=3,
+            request = DesignRequest(
+                catalog_id="enclosure", objectives=["mass"], evals=300, seed=1, top=3
             )
-            run = manager.submit(spec, catalog_id="enclosure")
+            catalog = load_catalog(REPO_ROOT / "catalogs" / "enclosure.yaml")
+            run = manager.submit(request, catalog=catalog)
             deadline = time.monotonic() + 60
             while not run.finished:
                 assert time.monotonic() < deadline

@@ -104,7 +104,7 @@ def test_a_broken_catalog_file_reports_its_position(tmp_path):
 def test_runs_on_a_dask_cluster_match_local_runs():
     distributed = pytest.importorskip("distributed")
     requests = [
-        DesignRequest(catalog=str(ENCLOSURE), objectives=["mass"], evals=300, seed=s, top=2)
+        DesignRequest(catalog_id=str(ENCLOSURE), objectives=["mass"], evals=300, seed=s, top=2)
         for s in range(3)
     ]
     with (
@@ -115,7 +115,7 @@ def test_runs_on_a_dask_cluster_match_local_runs():
     ):
         remote = run_many(requests, client_or_address=client)
         by_address = run_many(requests[:1], client_or_address=cluster.scheduler_address)
-        bad = DesignRequest(catalog=str(ENCLOSURE), requirements={"nope": 1}, evals=300)
+        bad = DesignRequest(catalog_id=str(ENCLOSURE), requirements={"nope": 1}, evals=300)
         with pytest.raises(RequirementsError) as exc:
             run_many([bad], client_or_address=client)
         assert "nope" in exc.value.fields

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from configurator.adapters.db.store import EventRow, JobRow
+from configurator.adapters.db.tables import EventRow, JobRow
 from configurator.adapters.farm_client import OperatorClient
 from configurator.core.farm.demo import box_stl
 from tests.services.farm.cluster import ADMIN, Agent, Server

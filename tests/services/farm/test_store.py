@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
-from configurator.adapters.db.store import Base, EventRow, JobRow
+from configurator.adapters.db.tables import Base, EventRow, JobRow
 from configurator.core.farm.models import JobState, NodeState
 from configurator.errors import AuthError, ConflictError, ForbiddenError, RequirementsError
 from tests.support.farm import JOB_ARGS, Clock, add_node, submit

@@ -1,0 +1,95 @@
+"""The farm's tables (SQLAlchemy 2 declarative models).
+
+Instants are POSIX seconds (float), durations seconds, masses grams, lengths mm. The
+schema itself is created by the Alembic migrations in ``adapters/db/migrations``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class NodeRow(Base):
+    __tablename__ = "farm_nodes"
+    __table_args__ = (
+        Index("ix_farm_nodes_key_hash", "key_hash", unique=True),
+        Index("ix_farm_nodes_state", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    technology: Mapped[str] = mapped_column(String(8))
+    bv_x: Mapped[float] = mapped_column(Float)
+    bv_y: Mapped[float] = mapped_column(Float)
+    bv_z: Mapped[float] = mapped_column(Float)
+    speed: Mapped[float] = mapped_column(Float)
+    materials: Mapped[dict[str, float]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    last_heartbeat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class JobRow(Base):
+    __tablename__ = "farm_jobs"
+    __table_args__ = (
+        Index("ix_farm_jobs_node_state", "node_id", "state"),
+        Index("ix_farm_jobs_state", "state"),
+        Index("ix_farm_jobs_order_token", "order_token"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    design_id: Mapped[str] = mapped_column(String(128))
+    label: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    order_token: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    file_path: Mapped[str] = mapped_column(String(1000))
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    file_size: Mapped[int] = mapped_column(Integer)
+    technology: Mapped[str] = mapped_column(String(8))
+    material: Mapped[str] = mapped_column(String(32))
+    bbox_x: Mapped[float] = mapped_column(Float)
+    bbox_y: Mapped[float] = mapped_column(Float)
+    bbox_z: Mapped[float] = mapped_column(Float)
+    est_seconds: Mapped[float] = mapped_column(Float)
+    grams: Mapped[float] = mapped_column(Float)
+    priority: Mapped[int] = mapped_column(Integer)
+    deadline: Mapped[float | None] = mapped_column(Float, nullable=True)
+    state: Mapped[str] = mapped_column(String(16))
+    node_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    est_finish: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    assigned_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    progress_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    seconds_left: Mapped[float | None] = mapped_column(Float, nullable=True)
+    progress_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    actual_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    grams_used: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class EventRow(Base):
+    __tablename__ = "farm_events"
+    __table_args__ = (Index("ix_farm_events_job", "job_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float)
+    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    node_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

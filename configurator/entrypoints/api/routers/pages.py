@@ -1,0 +1,84 @@
+"""The web configurator's HTML pages (templates in the top-level ``web/``).
+
+Pages: ``/`` gallery, ``/products/{id}`` product form + results, ``/orders/{token}``
+order status, ``/farm`` operator dashboard (the admin key is entered in the page). The
+static files and three.js are mounted by :func:`configurator.entrypoints.api.web.mount_static`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from configurator.entrypoints.api.deps import CatalogsDep, OrdersDep, RunsDep
+from configurator.entrypoints.api.schemas.catalogs import catalog_detail
+from configurator.entrypoints.api.web import TEMPLATE_DIR, static_url
+from configurator.errors import NotFoundError
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+templates.env.globals["static_url"] = static_url
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def error_page(request: Request, status_code: int, title: str, message: str) -> HTMLResponse:
+    return render(request, "error.html", status_code, title=title, message=message)
+
+
+@router.get("/", response_class=HTMLResponse)
+def gallery(request: Request, catalogs: CatalogsDep) -> HTMLResponse:
+    return render(
+        request,
+        "gallery.html",
+        nav="gallery",
+        catalogs=[
+            {
+                "id": c.id,
+                "name": c.name,
+                "summary": c.summary,
+                "requirements": list(c.requirements),
+                "objectives": list(c.objectives),
+                "materials": list(c.materials),
+            }
+            for c in catalogs.all().values()
+        ],
+        problems=catalogs.problems,
+        catalog_dir=str(catalogs.catalog_dir),
+    )
+
+
+@router.get("/products/{catalog_id}", response_class=HTMLResponse)
+def product(
+    request: Request, catalog_id: str, catalogs: CatalogsDep, runs: RunsDep
+) -> HTMLResponse:
+    catalog = catalogs.find(catalog_id)
+    if catalog is None:
+        return error_page(request, 404, "Not found", f"There is no product called “{catalog_id}”.")
+    detail = catalog_detail(catalog, runs.limits)
+    return render(
+        request,
+        "product.html",
+        nav="gallery",
+        catalog=detail.model_dump(mode="json"),
+        limits=detail.limits,
+    )
+
+
+@router.get("/orders/{token}", response_class=HTMLResponse)
+def order_page(request: Request, token: str, orders: OrdersDep) -> HTMLResponse:
+    try:
+        order = orders.get(token)
+    except NotFoundError:
+        return error_page(request, 404, "Order not found", "Check the link you were given.")
+    return render(request, "order.html", order=order.model_dump(mode="json"), token=token)
+
+
+@router.get("/farm", response_class=HTMLResponse)
+def farm_page(request: Request) -> HTMLResponse:
+    return render(request, "farm.html", nav="farm")

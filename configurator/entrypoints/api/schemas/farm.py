@@ -1,0 +1,351 @@
+"""Farm API schemas: nodes, jobs, events, status and the node agents' reports.
+
+Instants are ISO 8601 UTC; durations seconds; masses grams; lengths mm. ``X.of(row)``
+builds the public shape from a service's row object.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from configurator.core.farm.models import JobState, NodeState, Technology
+
+MaterialName = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.+-]+$")]
+Size = Annotated[float, Field(gt=0, le=10_000, description="mm")]
+
+
+def ts(t: float | None) -> datetime | None:
+    """POSIX seconds -> an aware UTC datetime (None stays None)."""
+    return None if t is None else datetime.fromtimestamp(t, tz=UTC)
+
+
+class NodeCreate(BaseModel):
+    """A printer to add to the farm."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "mk4-01",
+                    "technology": "FDM",
+                    "build_volume": [250, 210, 220],
+                    "materials": {"PLA": 1000, "PETG": 750},
+                    "speed": 1.0,
+                }
+            ]
+        },
+    )
+    name: str = Field(min_length=1, max_length=100)
+    technology: Technology
+    build_volume: tuple[Size, Size, Size] = Field(description="x, y, z in mm")
+    materials: dict[MaterialName, Annotated[float, Field(ge=0, le=1_000_000)]] = Field(
+        default_factory=dict, description="material -> grams loaded"
+    )
+    speed: float = Field(
+        default=1.0, ge=0.01, le=100, description="throughput factor (1 = reference)"
+    )
+
+
+class NodeUpdate(BaseModel):
+    """Fields to change; omitted ones stay. ``state``: idle (back in service), maintenance
+    or draining."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"materials": {"PLA": 2000}, "state": "maintenance"}]},
+    )
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    build_volume: tuple[Size, Size, Size] | None = None
+    materials: dict[MaterialName, Annotated[float, Field(ge=0, le=1_000_000)]] | None = None
+    speed: float | None = Field(default=None, ge=0.01, le=100)
+    state: NodeState | None = None
+
+    @field_validator("state")
+    @classmethod
+    def _operator_state(cls, v: NodeState | None) -> NodeState | None:
+        if v is not None and v not in (NodeState.IDLE, NodeState.MAINTENANCE, NodeState.DRAINING):
+            raise ValueError("operators may set idle, maintenance or draining")
+        return v
+
+
+class NodePublic(BaseModel):
+    id: str
+    name: str
+    technology: Technology
+    build_volume: tuple[float, float, float]
+    materials: dict[str, float]
+    speed: float
+    state: NodeState
+    last_heartbeat: datetime | None
+
+    @classmethod
+    def of(cls, n: Any) -> NodePublic:
+        return cls(
+            id=n.id,
+            name=n.name,
+            technology=n.technology,
+            build_volume=(n.bv_x, n.bv_y, n.bv_z),
+            materials=n.materials or {},
+            speed=n.speed,
+            state=n.state,
+            last_heartbeat=ts(n.last_heartbeat),
+        )
+
+
+class NodeRegistered(BaseModel):
+    """The node and its key. The key is shown only here: store it on the printer."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "node": {
+                        "id": "n3f1c2a9b0d11",
+                        "name": "mk4-01",
+                        "technology": "FDM",
+                        "build_volume": [250, 210, 220],
+                        "materials": {"PLA": 1000.0},
+                        "speed": 1.0,
+                        "state": "idle",
+                        "last_heartbeat": "2026-11-28T16:00:00Z",
+                    },
+                    "node_key": "cfn_Jx2...",
+                }
+            ]
+        }
+    )
+    node: NodePublic
+    node_key: str
+
+
+class JobPublic(BaseModel):
+    """A print job. ``est_seconds`` is for a speed-1 node; ``actual_seconds`` and
+    ``grams_used`` are what the node reported on completion."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 42,
+                    "design_id": "enclosure-7f3a",
+                    "label": "order 1234",
+                    "file_name": "base.stl",
+                    "file_size": 684,
+                    "technology": "FDM",
+                    "material": "PLA",
+                    "bbox": [120.0, 80.0, 35.0],
+                    "est_seconds": 5400.0,
+                    "grams": 62.5,
+                    "priority": 0,
+                    "deadline": None,
+                    "state": "assigned",
+                    "node_id": "n3f1c2a9b0d11",
+                    "attempts": 0,
+                    "late": False,
+                    "est_finish": "2026-11-28T18:30:00Z",
+                    "created_at": "2026-11-28T16:00:00Z",
+                    "started_at": None,
+                    "finished_at": None,
+                    "progress_pct": None,
+                    "seconds_left": None,
+                    "actual_seconds": None,
+                    "grams_used": None,
+                    "last_reason": None,
+                }
+            ]
+        }
+    )
+    id: int
+    design_id: str
+    label: str | None
+    file_name: str
+    file_size: int
+    technology: Technology
+    material: str
+    bbox: tuple[float, float, float]
+    est_seconds: float
+    grams: float
+    priority: int
+    deadline: datetime | None
+    state: JobState
+    node_id: str | None
+    attempts: int
+    late: bool
+    est_finish: datetime | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    progress_pct: float | None
+    seconds_left: float | None
+    actual_seconds: float | None
+    grams_used: float | None
+    last_reason: str | None
+
+    @classmethod
+    def of(cls, j: Any) -> JobPublic:
+        return cls(
+            id=j.id,
+            design_id=j.design_id,
+            label=j.label,
+            file_name=j.file_name,
+            file_size=j.file_size,
+            technology=j.technology,
+            material=j.material,
+            bbox=(j.bbox_x, j.bbox_y, j.bbox_z),
+            est_seconds=j.est_seconds,
+            grams=j.grams,
+            priority=j.priority,
+            deadline=ts(j.deadline),
+            state=j.state,
+            node_id=j.node_id,
+            attempts=j.attempts,
+            late=j.late,
+            est_finish=ts(j.est_finish),
+            created_at=ts(j.created_at),
+            started_at=ts(j.started_at),
+            finished_at=ts(j.finished_at),
+            progress_pct=j.progress_pct,
+            seconds_left=j.seconds_left,
+            actual_seconds=j.actual_seconds,
+            grams_used=j.grams_used,
+            last_reason=j.last_reason,
+        )
+
+
+class EventPublic(BaseModel):
+    at: datetime
+    job_id: int | None
+    node_id: str | None
+    actor: str
+    kind: str
+    reason: str
+    data: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, e: Any) -> EventPublic:
+        return cls(
+            at=ts(e.at),
+            job_id=e.job_id,
+            node_id=e.node_id,
+            actor=e.actor,
+            kind=e.kind,
+            reason=e.reason,
+            data=e.data,
+        )
+
+
+class JobDetail(JobPublic):
+    """A job with its queue place and its full event history."""
+
+    queue_position: int | None = Field(description="0 = printing now or next")
+    est_start: datetime | None
+    events: list[EventPublic]
+
+
+class NodeLoad(BaseModel):
+    node: NodePublic
+    load_s: float = Field(description="seconds until its queue is empty")
+    queue: list[int] = Field(description="job ids, printing first, then in queue order")
+
+
+class FarmStatus(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "now": "2026-11-28T16:05:00Z",
+                    "nodes": [
+                        {
+                            "node": NodeRegistered.model_config["json_schema_extra"]["examples"][0][
+                                "node"
+                            ],
+                            "load_s": 5400.0,
+                            "queue": [42, 43],
+                        }
+                    ],
+                    "jobs": {
+                        "queued": 0,
+                        "assigned": 1,
+                        "printing": 1,
+                        "done": 7,
+                        "failed": 0,
+                        "cancelled": 0,
+                    },
+                    "events": [
+                        {
+                            "at": "2026-11-28T16:04:59Z",
+                            "job_id": 42,
+                            "node_id": "n3f1c2a9b0d11",
+                            "actor": "node:mk4-01",
+                            "kind": "claimed",
+                            "reason": "attempt 1",
+                            "data": None,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    now: datetime
+    nodes: list[NodeLoad]
+    jobs: dict[str, int]
+    events: list[EventPublic]
+
+
+class Heartbeat(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"state": "idle", "materials": {"PLA": 930.5}}]},
+    )
+    state: NodeState = NodeState.IDLE
+    materials: dict[MaterialName, Annotated[float, Field(ge=0, le=1_000_000)]] | None = Field(
+        default=None, description="material -> grams loaded now; omit to keep"
+    )
+
+    @field_validator("state")
+    @classmethod
+    def _reportable(cls, v: NodeState) -> NodeState:
+        if v not in (NodeState.IDLE, NodeState.PRINTING, NodeState.PAUSED):
+            raise ValueError("a node reports idle, printing or paused")
+        return v
+
+
+class HeartbeatReply(BaseModel):
+    node: NodePublic
+    heartbeat_interval_s: float = Field(description="send the next heartbeat within this")
+
+
+class ClaimedJob(BaseModel):
+    """The job to print now; fetch its file from ``file_url``."""
+
+    job: JobPublic
+    file_url: str
+
+
+class Progress(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"percent": 42.0, "seconds_left": 3100}]}
+    )
+    percent: float = Field(ge=0, le=100)
+    seconds_left: float = Field(ge=0, le=30 * 86400)
+
+
+class Complete(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"actual_seconds": 5312.0, "grams_used": 61.8}]},
+    )
+    actual_seconds: float = Field(gt=0, le=30 * 86400, description="measured print time")
+    grams_used: float = Field(ge=0, le=1_000_000)
+
+
+class Fail(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "spaghetti detected at layer 41"}]},
+    )
+    reason: str = Field(min_length=1, max_length=500)

@@ -1,0 +1,284 @@
+"""What node agents do: heartbeat, claim, progress, complete, fail.
+
+Claim and complete are the hot paths: plain SQL on the pooled connection
+(:mod:`configurator.adapters.db.statements`) in one short transaction each; a node that is
+offline or unknown takes the ORM path, which handles coming back and 401.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from configurator.adapters.db.snapshots import job_snapshot
+from configurator.adapters.db.tables import JobRow, NodeRow
+from configurator.core.farm import recovery
+from configurator.core.farm.models import (
+    ACCEPTING_STATES,
+    REPORTABLE_STATES,
+    JobState,
+    NodeState,
+)
+from configurator.errors import ConflictError, ForbiddenError, NotFoundError, RequirementsError
+from configurator.services.farm.base import FarmBase
+
+
+class AgentsMixin(FarmBase):
+    """Node-agent operations (part of :class:`FarmService`)."""
+
+    def heartbeat(
+        self,
+        node_id: str,
+        *,
+        state: NodeState | str = NodeState.IDLE,
+        materials: Mapping[str, float] | None = None,
+    ) -> NodeRow:
+        """A node's sign of life with its state (idle/printing/paused) and loaded material
+        (grams per material; omitted = unchanged)."""
+        reported = NodeState(state)
+        if reported not in REPORTABLE_STATES:
+            raise RequirementsError(
+                {"state": f"a node reports one of {sorted(s.value for s in REPORTABLE_STATES)}"}
+            )
+        now = self.clock()
+        with self._tx(routing=True) as s:
+            node = self._agent_node(s, node_id)
+            came_back = self._touch(s, node, now)
+            changed = came_back
+            if materials is not None and dict(materials) != dict(node.materials or {}):
+                node.materials = {k: float(v) for k, v in materials.items()}
+                changed = True
+            printing = self._printing_job(s, node.id)
+            if printing is not None and reported == NodeState.IDLE:
+                fate = recovery.after_failure(
+                    job_snapshot(printing),
+                    max_attempts=self.settings.max_attempts,
+                    reason="node reported idle while the job was printing (agent restarted?)",
+                )
+                self._apply_fates(
+                    s, [fate], {str(printing.id): printing}, now, actor=f"node:{node.name}"
+                )
+                printing = None
+            if node.state not in (NodeState.DRAINING, NodeState.MAINTENANCE):
+                node.state = NodeState.PRINTING if printing is not None else reported
+            if changed:
+                self._reconcile_node(s, node, now, actor=f"node:{node.name}", reason="node changed")
+        return node
+
+    def claim(self, node_id: str) -> JobRow | None:
+        """Atomically take the head of the node's own queue (assigned → printing).
+
+        Returns the job the node is already printing if there is one (a retried claim is
+        harmless), None when the queue is empty (after routing waiting jobs and pulling
+        work from busier nodes) or the node is not in service.
+        """
+        job, pull = self._claim_once(node_id)
+        if job is None and pull:
+            now = self.clock()
+            with self._tx(routing=True) as s:
+                node = self._node(s, node_id)
+                if node.state in ACCEPTING_STATES:
+                    self._reconcile_node(s, node, now, actor="router", reason="node is idle")
+            job, _ = self._claim_once(node_id)
+        return job
+
+    def _claim_once(self, node_id: str) -> tuple[Any, bool]:
+        """Hot path in SQL Core with prebuilt statements: touch the node, then return its
+        printing job or atomically start the head of its queue."""
+        now = self.clock()
+        with self.store.raw_transaction() as s:
+            node = self._touch_fast(s, node_id, now)
+            if node is not None:
+                if node.state not in ACCEPTING_STATES and node.state != NodeState.DRAINING:
+                    return None, False
+                head = s.execute(self._sql.head, {"nid": node_id}).first()
+                if head is not None and head.state == JobState.PRINTING:
+                    return head, False
+                if node.state not in ACCEPTING_STATES:
+                    return None, False
+                if head is None:
+                    if node.state != NodeState.IDLE:
+                        s.execute(
+                            self._sql.node_state, {"nid": node_id, "t_state": NodeState.IDLE.value}
+                        )
+                    return None, True
+                job = s.execute(
+                    self._sql.start,
+                    {"jid": head.id, "t_now": now, "t_finish": now + head.est_seconds / node.speed},
+                ).first()
+                if node.state != NodeState.PRINTING:
+                    s.execute(
+                        self._sql.node_state, {"nid": node_id, "t_state": NodeState.PRINTING.value}
+                    )
+                self._event_fast(
+                    s, now, "claimed", f"attempt {job.attempts + 1}",
+                    actor=f"node:{node.name}", job_id=job.id, node_id=node_id,
+                )  # fmt: skip
+                return job, False
+        return self._claim_once_slow(node_id)
+
+    def _claim_once_slow(self, node_id: str) -> tuple[JobRow | None, bool]:
+        now = self.clock()
+        with self.store.transaction() as s:
+            node = self._agent_node(s, node_id)
+            self._touch(s, node, now)
+            current = self._printing_job(s, node.id)
+            if current is not None:
+                return current, False
+            if node.state not in ACCEPTING_STATES:
+                return None, False
+            job = self.store.queue_head(s, node.id)
+            if job is None:
+                node.state = NodeState.IDLE
+                return None, True
+            job.state, job.started_at, job.updated_at = JobState.PRINTING, now, now
+            job.progress_pct = job.seconds_left = job.progress_at = None
+            job.est_finish = now + job.est_seconds / node.speed
+            node.state = NodeState.PRINTING
+            self._event(
+                s,
+                now,
+                "claimed",
+                f"attempt {job.attempts + 1}",
+                actor=f"node:{node.name}",
+                job_id=job.id,
+                node_id=node.id,
+            )
+            return job, False
+
+    def _own_printing(self, s: Session, node: NodeRow, job_id: int) -> JobRow:
+        job = self._job(s, job_id)
+        if job.node_id != node.id:
+            raise ForbiddenError(f"job {job_id} is not this node's")
+        if job.state != JobState.PRINTING:
+            raise ConflictError(f"job {job_id} is {job.state}, not printing")
+        return job
+
+    def progress(self, node_id: str, job_id: int, *, percent: float, seconds_left: float) -> JobRow:
+        now = self.clock()
+        with self.store.transaction() as s:
+            node = self._agent_node(s, node_id)
+            self._touch(s, node, now)
+            job = self._own_printing(s, node, job_id)
+            job.progress_pct, job.seconds_left, job.progress_at = percent, seconds_left, now
+            job.est_finish = now + seconds_left
+            job.updated_at = now
+            return job
+
+    def complete(
+        self, node_id: str, job_id: int, *, actual_seconds: float, grams_used: float
+    ) -> JobRow:
+        """Mark the node's printing job done (idempotent: repeating it changes nothing).
+
+        Hot path in SQL Core (one short transaction); an offline node goes the ORM way.
+        Finishing early with work queued elsewhere triggers a rebalance towards this node.
+        """
+        now = self.clock()
+        with self.store.raw_transaction() as s:
+            node = self._touch_fast(s, node_id, now)
+            if node is not None:
+                done = s.execute(
+                    self._sql.done,
+                    {
+                        "jid": job_id,
+                        "nid": node_id,
+                        "t_now": now,
+                        "t_actual": actual_seconds,
+                        "t_used": grams_used,
+                    },
+                ).first()
+                if done is None:  # not this node's printing job: say why
+                    job = s.execute(self._sql.job_for_update, {"jid": job_id}).first()
+                    if job is None:
+                        raise NotFoundError(f"job {job_id} not found")
+                    if job.node_id != node_id:
+                        raise ForbiddenError(f"job {job_id} is not this node's")
+                    if job.state == JobState.DONE:
+                        return job  # a retried report: no effect
+                    raise ConflictError(f"job {job_id} is {job.state}, not printing")
+                margin = self.settings.rebalance_margin_s
+                early = done.est_finish is not None and now < done.est_finish - margin
+                job = done
+                mats = dict(node.materials or {})
+                if job.material in mats:
+                    mats[job.material] = max(mats[job.material] - grams_used, 0.0)
+                s.execute(self._sql.node_done, {"nid": node_id, "t_mats": mats})
+                self._event_fast(
+                    s, now, "completed", f"{actual_seconds:.0f} s, {grams_used:.1f} g",
+                    actor=f"node:{node.name}", job_id=job_id, node_id=node_id,
+                    data={"actual_seconds": actual_seconds, "grams_used": grams_used},
+                )  # fmt: skip
+                elsewhere = early and s.execute(self._sql.elsewhere, {"nid": node_id}).first()
+        if node is None:
+            return self._complete_slow(
+                node_id, job_id, actual_seconds=actual_seconds, grams_used=grams_used
+            )
+        if elsewhere:
+            with self._tx(routing=True) as s:
+                nd = self._node(s, node_id)
+                if nd.state in ACCEPTING_STATES:
+                    self._rebalance(s, now, [nd.id], actor="router")
+        return done
+
+    def _complete_slow(
+        self, node_id: str, job_id: int, *, actual_seconds: float, grams_used: float
+    ) -> JobRow:
+        now = self.clock()
+        with self.store.transaction() as s:
+            node = self._agent_node(s, node_id)
+            self._touch(s, node, now)
+            job = self._job(s, job_id)
+            if job.node_id != node.id:
+                raise ForbiddenError(f"job {job_id} is not this node's")
+            if job.state == JobState.DONE:
+                return job
+            if job.state != JobState.PRINTING:
+                raise ConflictError(f"job {job_id} is {job.state}, not printing")
+            early = (
+                job.est_finish is not None
+                and now < job.est_finish - self.settings.rebalance_margin_s
+            )
+            job.state, job.finished_at, job.updated_at = JobState.DONE, now, now
+            job.actual_seconds, job.grams_used = actual_seconds, grams_used
+            job.progress_pct, job.seconds_left = 100.0, 0.0
+            mats = dict(node.materials or {})
+            if job.material in mats:
+                mats[job.material] = max(mats[job.material] - grams_used, 0.0)
+                node.materials = mats
+            if node.state == NodeState.PRINTING:
+                node.state = NodeState.IDLE
+            self._event(
+                s,
+                now,
+                "completed",
+                f"{actual_seconds:.0f} s, {grams_used:.1f} g",
+                actor=f"node:{node.name}",
+                job_id=job.id,
+                node_id=node.id,
+                data={"actual_seconds": actual_seconds, "grams_used": grams_used},
+            )
+        if early:
+            with self._tx(routing=True) as s:
+                node = self._node(s, node_id)
+                if node.state in ACCEPTING_STATES:
+                    self._rebalance(s, now, [node.id], actor="router")
+        return job
+
+    def fail(self, node_id: str, job_id: int, *, reason: str) -> JobRow:
+        """The node's printing job failed: attempts + 1, rerouted or dead-lettered."""
+        now = self.clock()
+        with self._tx(routing=True) as s:
+            node = self._agent_node(s, node_id)
+            self._touch(s, node, now)
+            job = self._own_printing(s, node, job_id)
+            fate = recovery.after_failure(
+                job_snapshot(job),
+                max_attempts=self.settings.max_attempts,
+                reason=f"node {node.name}: {reason}",
+            )
+            if node.state == NodeState.PRINTING:
+                node.state = NodeState.IDLE
+            self._apply_fates(s, [fate], {str(job.id): job}, now, actor=f"node:{node.name}")
+            return job

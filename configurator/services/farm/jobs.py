@@ -1,0 +1,243 @@
+"""Jobs: submit (operators and orders), cancel, requeue, read, queue places, files."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from configurator.adapters import storage
+from configurator.adapters.db.tables import EventRow, JobRow, NodeRow
+from configurator.core.farm.files import JOB_FILE_EXTENSIONS, sniff_job_file
+from configurator.core.farm.models import MATERIAL_TECHNOLOGY, JobState, Technology
+from configurator.errors import ConflictError, ForbiddenError, NotFoundError, RequirementsError
+from configurator.services.farm.base import FarmBase, JobPlace
+
+
+class JobsMixin(FarmBase):
+    """Job operations (part of :class:`FarmService`)."""
+
+    def submit_jobs(
+        self,
+        *,
+        design_id: str,
+        material: str,
+        bbox: tuple[float, float, float],
+        est_seconds: float,
+        grams: float,
+        file_bytes: bytes | None = None,
+        file_path: Path | str | None = None,
+        file_name: str | None = None,
+        technology: Technology | str | None = None,
+        priority: int = 0,
+        deadline: float | None = None,
+        labels: Sequence[str | None] = (None,),
+        order_token: str | None = None,
+        actor: str = "operator",
+    ) -> list[JobRow]:
+        """Store the file under ``data_dir/jobs/`` and route one job per entry of ``labels``
+        (an order's pieces) in ONE transaction: all are created, or none.
+
+        Exactly one of ``file_bytes`` / ``file_path``. ``bbox`` mm, ``est_seconds`` on a
+        speed-1 node, ``grams`` of ``material``, ``deadline`` POSIX s. Raises
+        :class:`RequirementsError` (field -> reason) for bad values. Returns the job row
+        (state ``assigned``, or ``queued`` when no node can print it yet).
+        """
+        problems: dict[str, str] = {}
+        if (file_bytes is None) == (file_path is None):
+            problems["file"] = "give exactly one of file_bytes or file_path"
+        name = file_name or (Path(file_path).name if file_path is not None else "part.stl")
+        ext = Path(name).suffix.lower().lstrip(".")
+        if ext not in JOB_FILE_EXTENSIONS:
+            problems["file"] = f"file must be .stl or .3mf, got {name!r}"
+        if file_path is not None and "file" not in problems:
+            try:
+                file_bytes = storage.read_bytes(file_path)
+            except OSError as exc:
+                problems["file"] = f"cannot read {file_path}: {exc.strerror}"
+        if file_bytes is not None and "file" not in problems:
+            if len(file_bytes) > self.settings.max_upload_bytes:
+                problems["file"] = f"file is larger than {self.settings.max_upload_bytes} bytes"
+            elif why := sniff_job_file(file_bytes, ext):
+                problems["file"] = why
+        tech = technology
+        if tech is None:
+            tech = MATERIAL_TECHNOLOGY.get(material.upper()) if material else None
+            if tech is None:
+                problems["material"] = (
+                    f"unknown material {material!r}; give technology or one of {sorted(MATERIAL_TECHNOLOGY)}"
+                )
+        else:
+            try:
+                tech = Technology(tech)
+            except ValueError:
+                problems["technology"] = (
+                    f"unknown technology {tech!r}; one of {[t.value for t in Technology]}"
+                )
+        if len(bbox) != 3 or any(not (0 < float(v) <= 10_000) for v in bbox):
+            problems["bbox"] = "three sizes in mm, each > 0 and <= 10000"
+        if not (0 < est_seconds <= 30 * 86400):
+            problems["est_seconds"] = "must be > 0 and at most 30 days"
+        if not (0 <= grams <= 1_000_000):
+            problems["grams"] = "must be >= 0 and <= 1000000"
+        if not design_id or len(design_id) > 128:
+            problems["design_id"] = "1 to 128 characters"
+        if not 1 <= len(labels) <= 1000:
+            problems["labels"] = "1 to 1000 jobs per submission"
+        if problems:
+            raise RequirementsError(problems)
+        path, digest = storage.store_job_file(self.settings.data_dir, file_bytes, ext)
+        now = self.clock()
+        with self._tx(routing=True) as s:
+            jobs = [
+                JobRow(
+                    design_id=design_id,
+                    label=label,
+                    order_token=order_token,
+                    file_path=str(path),
+                    file_name=name,
+                    file_sha256=digest,
+                    file_size=len(file_bytes),
+                    technology=Technology(tech).value,
+                    material=material,
+                    bbox_x=float(bbox[0]),
+                    bbox_y=float(bbox[1]),
+                    bbox_z=float(bbox[2]),
+                    est_seconds=float(est_seconds),
+                    grams=float(grams),
+                    priority=int(priority),
+                    deadline=deadline,
+                    state=JobState.QUEUED,
+                    node_id=None,
+                    attempts=0,
+                    late=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+                for label in labels
+            ]
+            s.add_all(jobs)
+            s.flush()
+            for job in jobs:
+                self._event(
+                    s,
+                    now,
+                    "submitted",
+                    f"{name} ({len(file_bytes)} bytes)",
+                    actor=actor,
+                    job_id=job.id,
+                )
+            self._route_rows(s, jobs, now, actor="router")
+        return jobs
+
+    def submit_job(self, *, label: str | None = None, **job: Any) -> JobRow:
+        """One job: :meth:`submit_jobs` with a single label (same arguments otherwise)."""
+        return self.submit_jobs(labels=[label], **job)[0]
+
+    def cancel_job(self, job_id: int, *, reason: str = "cancelled by operator") -> JobRow:
+        now = self.clock()
+        with self.store.transaction() as s:
+            job = self._job(s, job_id)
+            if job.state == JobState.CANCELLED:
+                return job
+            if job.state in (JobState.DONE, JobState.FAILED):
+                raise ConflictError(f"job {job_id} is {job.state}; cannot cancel")
+            job.state, job.last_reason, job.finished_at, job.updated_at = (
+                JobState.CANCELLED,
+                reason,
+                now,
+                now,
+            )
+            self._event(
+                s, now, "cancelled", reason, actor="operator", job_id=job.id, node_id=job.node_id
+            )
+        return job
+
+    def requeue_job(self, job_id: int) -> JobRow:
+        """Give a dead-letter (``failed``) job a fresh set of attempts and route it."""
+        now = self.clock()
+        with self._tx(routing=True) as s:
+            job = self._job(s, job_id)
+            if job.state != JobState.FAILED:
+                raise ConflictError(
+                    f"job {job_id} is {job.state}; only failed jobs can be requeued"
+                )
+            job.attempts = 0
+            job.finished_at = None
+            self._unqueue(job, now, "requeued by operator")
+            self._event(
+                s,
+                now,
+                "requeued",
+                "operator requeued a dead letter",
+                actor="operator",
+                job_id=job.id,
+            )
+            self._route_rows(s, [job], now, actor="router")
+        return job
+
+    def get_job(self, job_id: int) -> JobRow:
+        with self.store.transaction() as s:
+            job = s.get(JobRow, job_id)
+            if job is None:
+                raise NotFoundError(f"job {job_id} not found")
+            return job
+
+    def list_jobs(
+        self,
+        *,
+        state: JobState | str | None = None,
+        node_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[JobRow]:
+        with self.store.transaction() as s:
+            return self.store.list_jobs(
+                s,
+                state=None if state is None else JobState(state).value,
+                node_id=node_id,
+                limit=limit,
+                offset=offset,
+            )
+
+    def job_events(self, job_id: int) -> list[EventRow]:
+        with self.store.transaction() as s:
+            return self.store.job_events(s, job_id)
+
+    def jobs_for_order(self, order_token: str) -> list[JobRow]:
+        with self.store.transaction() as s:
+            return self.store.jobs_for_order(s, order_token)
+
+    def job_status(self, job_id: int) -> JobPlace:
+        """Queue position and estimated start/finish of a job (for order pages)."""
+        now = self.clock()
+        with self.store.transaction() as s:
+            job = s.get(JobRow, job_id)
+            if job is None:
+                raise NotFoundError(f"job {job_id} not found")
+            if job.state not in (JobState.ASSIGNED, JobState.PRINTING) or job.node_id is None:
+                return JobPlace(job.id, job.state, None, None, None, None, None, job.late)
+            node = s.get(NodeRow, job.node_id)
+            plan = self._plan(s, node, now)
+            entry = next(e for e in plan if e.job_id == str(job.id))
+            return JobPlace(
+                job.id,
+                job.state,
+                node.id,
+                node.name,
+                entry.position,
+                entry.start,
+                entry.finish,
+                job.late,
+            )
+
+    def job_file(self, node_id: str | None, job_id: int) -> tuple[Path, str]:
+        """(path, download name) of a job's file; a node may only fetch its own jobs
+        (``node_id`` None = operator)."""
+        with self.store.transaction() as s:
+            job = s.get(JobRow, job_id)
+            if job is None:
+                raise NotFoundError(f"job {job_id} not found")
+            if node_id is not None and job.node_id != node_id:
+                raise ForbiddenError(f"job {job_id} is not assigned to this node")
+            return Path(job.file_path), job.file_name
