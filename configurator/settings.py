@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from configurator.core.farm.router import POLICIES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +36,10 @@ class Settings(BaseSettings):
     heartbeat_timeout_s: float = Field(default=30.0, gt=0, le=3600)
     max_attempts: int = Field(default=3, ge=1, le=20)
     rebalance_margin_s: float = Field(default=60.0, ge=0)
+    routing_policy: str = Field(
+        default="least-loaded",
+        description="routing policy of the farm (a name in configurator.core.farm.router.POLICIES)",
+    )
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
 
     # optimization runs served over HTTP
@@ -49,6 +55,13 @@ class Settings(BaseSettings):
         description="currency units per machine hour, per node technology (docs/estimate.md)",
     )
     setup_cost: float = Field(default=3.0, ge=0)
+
+    @field_validator("routing_policy")
+    @classmethod
+    def _known_policy(cls, v: str) -> str:
+        if v not in POLICIES:
+            raise ValueError(f"unknown routing policy {v!r}; one of {', '.join(POLICIES)}")
+        return v
 
     @property
     def resolved_database_url(self) -> str:

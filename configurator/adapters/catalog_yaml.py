@@ -30,7 +30,8 @@ from ruamel.yaml.scalarstring import (
 
 from configurator.core.catalog.checks import Issue, check
 from configurator.core.catalog.model import Catalog
-from configurator.errors import CatalogError, GeometryError, Problem
+from configurator.core.geometry import registry
+from configurator.errors import CatalogError, GeometryError, Problem, RequirementsError
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -81,8 +82,6 @@ def find_catalog(ref: str | Path, directory: str | Path) -> Catalog:
                 return catalog
     catalogs = load_catalogs(directory)
     if str(ref) not in catalogs:
-        from configurator.errors import RequirementsError
-
         known = ", ".join(sorted(catalogs)) or "none"
         raise RequirementsError({"catalog": f"unknown catalog {str(ref)!r} (known: {known})"})
     return catalogs[str(ref)]
@@ -174,8 +173,6 @@ def _deepest_nesting(text: str, limit: int = 100) -> int:
 
 
 def _generator_problems(catalog: Catalog, locate: _Locator) -> list[Problem]:
-    from configurator.core.geometry import registry
-
     try:
         declared = registry.parameters_of(catalog.generator)
     except GeometryError as exc:

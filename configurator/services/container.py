@@ -42,7 +42,7 @@ class Container:
         if migrate:
             store.migrate()
         admin_key, generated = load_or_create_admin_key(settings)
-        farm = FarmService(store, settings, admin_key=admin_key)
+        farm = FarmService(store, settings, admin_key=admin_key, policy=settings.routing_policy)
         catalogs = CatalogCache(settings.catalog_dir)
         book = DesignBook(settings, catalogs=catalogs)
         runs = RunManager(settings, on_records=book.put_many)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -40,11 +39,14 @@ from typing import Any
 import numpy as np
 
 from configurator.adapters import storage
+from configurator.core.design.record import MeshInfo, MeshPart
+from configurator.core.design.space import DesignSpace
 from configurator.core.export import exporter
 from configurator.core.geometry import registry
 from configurator.core.geometry.checks import CheckReport, CheckSpec, run_checks
 from configurator.core.geometry.layout import plate_layout
-from configurator.errors import GeometryError, MeshCheckError, Problem
+from configurator.errors import GeometryError, MeshCheckError
+from configurator.services.catalogs import resolve_catalog
 
 #: designs whose built meshes are kept in memory (LRU)
 MEMORY_DESIGNS = 64
@@ -119,8 +121,6 @@ def design_values(catalog: Any, record: Any) -> dict[str, Any]:
     objectives and constraints (the catalog checks refuse them in derived values and the
     volume), so the values a generator reads never depend on one, and a mesh can be built
     even when the print-time model cannot be read."""
-    from configurator.core.design.space import DesignSpace
-
     if record.catalog_id != catalog.id:
         raise GeometryError(
             f"design {record.design_id} belongs to catalog {record.catalog_id!r}, "
@@ -279,8 +279,6 @@ def _require_checked(parts: Parts) -> None:
 def _catalog_for(record: Any, settings: Any, catalog: Any) -> Any:
     if catalog is not None:
         return catalog
-    from configurator.services.design.service import resolve_catalog
-
     return resolve_catalog(record.catalog_id, catalog_dir=settings.catalog_dir)
 
 
@@ -358,8 +356,6 @@ def attach_meshes(
     file of that design is written. With ``settings`` the files are also cached under
     ``settings.data_dir``.
     """
-    from configurator.core.design.record import MeshInfo, MeshPart
-
     fmt = _fmt(fmt)
     out = []
     for record in records:
@@ -383,95 +379,3 @@ def attach_meshes(
         info = MeshInfo(parts=mesh_parts, checks=dict(parts.report.passed))
         out.append(record.model_copy(update={"mesh": info, "files": {**record.files, **files}}))
     return out
-
-
-# ---------------------------------------------------------------------------- catalog check
-
-
-def check_catalog_meshes(catalog: Any, *, samples: int = 3, seed: int = 0) -> list[Problem]:
-    """Build ``samples`` seeded feasible designs of ``catalog`` and report every failed mesh
-    check as a :class:`~configurator.errors.Problem` (path, line of ``volume:`` for a volume
-    disagreement, else line 0). Designs come from the catalog's default requirements and
-    from seeded random requirements; an empty list means every sample passed."""
-    path = str(catalog.path) if catalog.path else catalog.id
-    problems: list[Problem] = []
-    for k, values in enumerate(sample_designs(catalog, samples=samples, seed=seed)):
-        label = f"sample {k + 1} (seed {seed})"
-        try:
-            parts = build_design(catalog, values, check=False)
-            report = check_parts(catalog, parts)
-        except GeometryError as exc:
-            problems.append(Problem(path, 0, 0, f"mesh: {label}: {exc}"))
-            continue
-        for r in report.failures:
-            where = f"[{r.part}] " if r.part else ""
-            line = _key_line(catalog, "volume") if r.name == "volume" else 0
-            problems.append(
-                Problem(
-                    path,
-                    line,
-                    1 if line else 0,
-                    f"mesh check '{r.name}' failed for {label} ({_brief(values, catalog)}): "
-                    f"{where}{r.detail}",
-                )
-            )
-    return problems
-
-
-def sample_designs(catalog: Any, *, samples: int, seed: int) -> list[dict[str, Any]]:
-    """Up to ``samples`` feasible designs (values dicts), deterministic for ``seed``.
-
-    The first comes from the default requirements; the others from requirements drawn
-    uniformly in their ranges. For each, 256 seeded random parameter vectors are evaluated
-    and the first feasible one is kept (requirements with no feasible draw are skipped;
-    at most ``20 * samples`` attempts).
-    """
-    from configurator.core.design.space import DesignSpace
-    from configurator.errors import RequirementsError
-
-    rng = np.random.default_rng(seed)
-    out: list[dict[str, Any]] = []
-    attempts = 0
-    while len(out) < samples and attempts < 20 * samples:
-        attempts += 1
-        if attempts == 1:
-            reqs: dict[str, Any] = {}
-        else:
-            reqs = {}
-            for name, spec in catalog.requirements.items():
-                if spec.type == "real" and spec.min is not None and spec.max is not None:
-                    reqs[name] = float(rng.uniform(spec.min, spec.max))
-                elif spec.type == "int" and spec.min is not None and spec.max is not None:
-                    reqs[name] = int(rng.integers(int(spec.min), int(spec.max) + 1))
-        try:
-            space = DesignSpace(catalog, requirements=reqs)
-        except RequirementsError:
-            continue
-        X = space.repair(rng.uniform(space.xl, space.xu, size=(256, space.n_var)))
-        ev = space.evaluate(X)
-        feasible = np.flatnonzero(ev.feasible)
-        if len(feasible):
-            out.append(space.values(X[feasible[0]]))
-    return out
-
-
-def _brief(values: Mapping[str, Any], catalog: Any) -> str:
-    shown = [*catalog.parameters, "material"]
-    return ", ".join(f"{k}={_short(values.get(k))}" for k in shown if k in values)
-
-
-def _short(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-def _key_line(catalog: Any, key: str) -> int:
-    """1-based line of a top-level ``key:`` in the catalog file (plain text search), or 0."""
-    try:
-        text = Path(catalog.path).read_text(encoding="utf-8")
-    except (OSError, TypeError):
-        return 0
-    pattern = re.compile(rf"^{re.escape(key)}\s*:")
-    for i, line in enumerate(text.splitlines(), start=1):
-        if pattern.match(line):
-            return i
-    return 0

@@ -15,7 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from configurator.adapters import storage
+from configurator.core.design.space import DesignSpace
 from configurator.core.geometry.layout import PLATE_GAP, merged, plate_layout
+from configurator.services.geometry import build_design
 
 #: camera direction (from the object towards the viewer) and light direction, unit vectors
 _VIEW = np.array([1.0, -1.25, 0.9])
@@ -107,8 +110,6 @@ _LOCK = threading.Lock()
 
 def default_design(catalog: Any) -> Any:
     """The design record of the catalog's defaults (requirements and parameters)."""
-    from configurator.core.design.space import DesignSpace
-
     space = DesignSpace(catalog)
     return space.record(space.default_x())
 
@@ -116,9 +117,6 @@ def default_design(catalog: Any) -> Any:
 def catalog_thumbnail(catalog: Any, *, data_dir: Path) -> bytes:
     """PNG of the catalog's default design, cached as ``data_dir/thumbnails/<hash>.png``
     (the catalog's content hash: a changed catalog gets a new picture)."""
-    from configurator.adapters import storage
-    from configurator.services.geometry import build_design
-
     path = Path(data_dir) / "thumbnails" / f"{catalog.id}-{catalog.content_hash[:16]}.png"
     with _LOCK:  # one render per catalog even when the gallery asks for all at once
         try:

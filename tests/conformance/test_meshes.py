@@ -26,7 +26,7 @@ from stl import mesh as npstl
 from configurator.adapters.catalog_yaml import catalog_paths, load_catalog
 from configurator.core.design.space import DesignSpace
 from configurator.errors import RequirementsError
-from configurator.services import geometry
+from configurator.services import catalog_check, geometry
 
 REPO = Path(__file__).resolve().parents[2]
 PATHS = catalog_paths(REPO / "catalogs")
@@ -95,7 +95,7 @@ def catalog(request):
 @pytest.fixture(scope="module")
 def samples(catalog):
     """Seeded feasible designs of the catalog, built and checked (module-cached)."""
-    values = geometry.sample_designs(catalog, samples=SAMPLES, seed=0)
+    values = catalog_check.sample_designs(catalog, samples=SAMPLES, seed=0)
     assert len(values) == SAMPLES, "the catalog should have feasible designs to sample"
     out = []
     for v in values:
@@ -161,7 +161,7 @@ def test_smallest_part_slices_from_stl_and_3mf_alike(samples, tmp_path):
 
 
 def test_catalog_check_reports_no_mesh_problems(catalog):
-    assert geometry.check_catalog_meshes(catalog, samples=2, seed=1) == []
+    assert catalog_check.check_catalog_meshes(catalog, samples=2, seed=1) == []
 
 
 @pytest.mark.parametrize("catalog_id", sorted(CATALOGS))

@@ -12,7 +12,7 @@ from configurator.core.design.space import DesignSpace
 from configurator.core.geometry.layout import PLATE_GAP, plate_layout
 from configurator.entrypoints.cli import main
 from configurator.errors import GeometryError, MeshCheckError
-from configurator.services import geometry
+from configurator.services import catalog_check, geometry
 from configurator.settings import REPO_ROOT, Settings
 
 ENCLOSURE = REPO_ROOT / "catalogs" / "enclosure.yaml"
@@ -134,7 +134,7 @@ def test_catalog_check_finds_a_wrong_volume_formula(tmp_path, capsys):
     volume_line = next(
         i for i, line in enumerate(wrong.splitlines(), start=1) if line.startswith("volume:")
     )
-    problems = geometry.check_catalog_meshes(load_catalog(path), samples=3, seed=0)
+    problems = catalog_check.check_catalog_meshes(load_catalog(path), samples=3, seed=0)
     assert problems and all(p.line == volume_line for p in problems)
     assert "mesh check 'volume' failed" in problems[0].message
     assert main(["catalog", "check", str(path)]) == 1

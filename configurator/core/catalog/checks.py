@@ -77,6 +77,13 @@ def compile_or_raise(catalog: Catalog) -> Program:
 # ------------------------------------------------------------------------------ names
 
 
+def compiled(catalog: Catalog) -> Catalog:
+    """``catalog`` with its program compiled (for catalogs built in memory; the loader does
+    this for every file). Raises :class:`CatalogError` with every problem."""
+    catalog._program = compile_or_raise(catalog)
+    return catalog
+
+
 def _check_names(catalog: Catalog, issues: list[Issue]) -> None:
     seen: dict[str, str] = {}
     sections = ("requirements", "parameters", "derived", "objectives")

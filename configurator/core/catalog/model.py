@@ -12,6 +12,7 @@ units, material properties as the catalog documents them (MPa for ``E`` and
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,6 +23,8 @@ from pydantic import (
     Field,
     PrivateAttr,
 )
+
+from configurator.errors import CatalogError, Problem
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 ID_PATTERN = r"^[a-z][a-z0-9-]*$"
@@ -181,19 +184,20 @@ class Catalog(Strict):
     def content_hash(self) -> str:
         """sha256 (hex) of the file bytes; of the canonical JSON when built in memory."""
         if not self._content_hash:
-            import hashlib
-
             raw = self.model_dump_json(by_alias=True).encode()
             self._content_hash = hashlib.sha256(raw).hexdigest()
         return self._content_hash
 
     @property
     def program(self) -> Any:
-        """The compiled :class:`~configurator.core.catalog.program.Program` (built on first use)."""
+        """The compiled :class:`~configurator.core.catalog.program.Program` (the loader
+        compiles every catalog it returns; :func:`~configurator.core.catalog.checks.compiled`
+        compiles one built in memory)."""
         if self._program is None:
-            from configurator.core.catalog.checks import compile_or_raise
-
-            self._program = compile_or_raise(self)
+            where = str(self._path) if self._path else self.id
+            raise CatalogError(
+                [Problem(where, 0, 0, "catalog is not compiled (load it with the catalog loader)")]
+            )
         return self._program
 
     def derived_expr(self, name: str) -> Expr:

@@ -21,7 +21,6 @@ as they come from a command line or a web form.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,38 +28,34 @@ from typing import Any
 import numpy as np
 
 from configurator.core.catalog.expressions import ESTIMATOR_KEY
-from configurator.core.catalog.model import Catalog, FieldSpec
+from configurator.core.catalog.model import Catalog
 from configurator.core.design.estimator import AnalyticEstimator, PrintEstimator
+from configurator.core.design.inputs import (
+    coerce,
+    default_value,
+    material_spec,
+    resolve_bounds,
+    resolve_locks,
+    resolve_objectives,
+    resolve_requirements,
+    resolve_weights,
+)
 from configurator.core.design.record import (
     ConstraintValue,
     DesignRecord,
     ObjectiveValue,
     ParameterValue,
 )
+from configurator.core.design.variables import (
+    MATERIAL,
+    SNAP_DECIMALS,
+    build_variables,
+    decode_value,
+    encode_value,
+    env_value,
+    natural,
+)
 from configurator.errors import OptimizationError, RequirementsError
-
-MATERIAL = "material"
-#: decimals kept when snapping to a step (removes float noise like 1.9000000000000001)
-SNAP_DECIMALS = 9
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One searched variable. ``kind``: real | int | choice | bool.
-
-    ``lower``/``upper`` are the encoded bounds (choice and bool: ``0 .. k-1``); ``options``
-    are the labels of a choice (bool: ``(False, True)``); ``step`` the grid of a real/int
-    (``None``: continuous for real, 1 for int); ``origin`` the grid origin (catalog min).
-    """
-
-    name: str
-    kind: str
-    lower: float
-    upper: float
-    options: tuple[Any, ...] | None = None
-    step: float | None = None
-    origin: float = 0.0
-    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,11 +102,11 @@ class DesignSpace:
                 estimator if estimator is not None else AnalyticEstimator.for_catalog(catalog)
             )
         errors: dict[str, str] = {}
-        self.requirements = _resolve_requirements(catalog, requirements or {}, errors)
-        self.locks = _resolve_locks(catalog, locks or {}, material, errors)
-        narrowed = _resolve_bounds(catalog, bounds or {}, self.locks, errors)
-        self.objective_names = _resolve_objectives(catalog, objectives, errors)
-        self.weights = _resolve_weights(weights, len(self.objective_names), errors)
+        self.requirements = resolve_requirements(catalog, requirements or {}, errors)
+        self.locks = resolve_locks(catalog, locks or {}, material, errors)
+        narrowed = resolve_bounds(catalog, bounds or {}, self.locks, errors)
+        self.objective_names = resolve_objectives(catalog, objectives, errors)
+        self.weights = resolve_weights(weights, len(self.objective_names), errors)
         if errors:
             raise RequirementsError(errors)
         self.material = self.locks.get(MATERIAL)
@@ -119,7 +114,7 @@ class DesignSpace:
             [1 if catalog.objectives[n].sense == "min" else -1 for n in self.objective_names]
         )
         self.constraint_names = [c.name for c in catalog.constraints]
-        self.variables = _variables(catalog, self.locks, narrowed, errors)
+        self.variables = build_variables(catalog, self.locks, narrowed, errors)
         if errors:
             raise RequirementsError(errors)
         self.xl = np.array([v.lower for v in self.variables], dtype=float)
@@ -154,8 +149,8 @@ class DesignSpace:
                 "version": self.catalog.version,
                 "hash": self.catalog.content_hash,
             },
-            "requirements": {k: _natural(v) for k, v in self.requirements.items()},
-            "locks": {k: _natural(v) for k, v in self.locks.items()},
+            "requirements": {k: natural(v) for k, v in self.requirements.items()},
+            "locks": {k: natural(v) for k, v in self.locks.items()},
             "variables": [
                 {
                     "name": v.name,
@@ -219,13 +214,13 @@ class DesignSpace:
                 continue
             v = self.variables[self._index[name]]
             spec = (
-                _material_spec(self.catalog) if name == MATERIAL else self.catalog.parameters[name]
+                material_spec(self.catalog) if name == MATERIAL else self.catalog.parameters[name]
             )
-            value, reason = _coerce(spec, raw)
+            value, reason = coerce(spec, raw)
             if reason:
                 errors[name] = reason
                 continue
-            x[self._index[name]] = _encode_value(v, value)
+            x[self._index[name]] = encode_value(v, value)
         if errors:
             raise RequirementsError(errors)
         return self.repair(x)
@@ -238,7 +233,7 @@ class DesignSpace:
                 x[j] = 0.0
                 continue
             spec = self.catalog.parameters[v.name]
-            x[j] = _encode_value(v, _default(spec))
+            x[j] = encode_value(v, default_value(spec))
         return self.repair(x)
 
     def decode(self, x: np.ndarray) -> dict[str, Any]:
@@ -248,7 +243,7 @@ class DesignSpace:
         for name in [*self.catalog.parameters, MATERIAL]:
             if name in self._index:
                 v = self.variables[self._index[name]]
-                out[name] = _decode_value(v, x[self._index[name]])
+                out[name] = decode_value(v, x[self._index[name]])
             else:
                 out[name] = self.locks[name]
         return out
@@ -260,12 +255,12 @@ class DesignSpace:
         if self.estimator is not None:
             env[ESTIMATOR_KEY] = self.estimator
         for name, value in self.requirements.items():
-            env[name] = _env_value(self.catalog.requirements[name], value)
+            env[name] = env_value(self.catalog.requirements[name], value)
         for name, value in self.locks.items():
             spec = (
-                _material_spec(self.catalog) if name == MATERIAL else self.catalog.parameters[name]
+                material_spec(self.catalog) if name == MATERIAL else self.catalog.parameters[name]
             )
-            env[name] = _env_value(spec, value)
+            env[name] = env_value(spec, value)
         self.program.fold(env, fixed=set(env))
         return env
 
@@ -313,7 +308,7 @@ class DesignSpace:
         and its lookups (``"material.density"``)."""
         x = np.asarray(x, dtype=float).reshape(-1)
         ev = self.evaluate(x[None, :])
-        out: dict[str, Any] = {k: _natural(v) for k, v in self.requirements.items()}
+        out: dict[str, Any] = {k: natural(v) for k, v in self.requirements.items()}
         out.update(self.decode(ev.X[0]))
         out.update({k: float(v[0]) for k, v in ev.derived.items()})
         env = dict(self._fixed)
@@ -338,7 +333,7 @@ class DesignSpace:
         decoded = self.decode(ev.X[0])
         material = str(decoded.pop(MATERIAL))
         params = {
-            name: ParameterValue(value=_natural(value), unit=cat.parameters[name].unit)
+            name: ParameterValue(value=natural(value), unit=cat.parameters[name].unit)
             for name, value in decoded.items()
         }
         objectives = {
@@ -358,7 +353,7 @@ class DesignSpace:
             catalog_version=cat.version,
             catalog_hash=cat.content_hash,
             generator=cat.generator,
-            requirements={k: _natural(v) for k, v in self.requirements.items()},
+            requirements={k: natural(v) for k, v in self.requirements.items()},
             material=material,
             parameters=params,
             derived={k: float(v[0]) for k, v in ev.derived.items()},
@@ -367,286 +362,3 @@ class DesignSpace:
             feasible=bool(ev.feasible[0]),
             estimator=self.estimator_identity,
         )
-
-
-# ------------------------------------------------------------------------ validation
-
-
-def _material_spec(catalog: Catalog) -> FieldSpec:
-    return FieldSpec(
-        type="choice", options=list(catalog.materials), default=catalog.default_material
-    )
-
-
-def _fmt(v: float) -> str:
-    return f"{v:g}"
-
-
-def _range(spec: FieldSpec) -> str:
-    unit = f" {spec.unit}" if spec.unit else ""
-    return f"between {_fmt(spec.min)} and {_fmt(spec.max)}{unit}"  # type: ignore[arg-type]
-
-
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
-
-
-def _coerce(spec: FieldSpec, raw: Any) -> tuple[Any, str | None]:
-    """(value, None) or (None, readable reason). Values: float, int, bool or option label."""
-    if spec.type == "choice":
-        if isinstance(raw, bool):
-            return None, f"must be one of {', '.join(spec.options or [])}"
-        label = _label(raw)
-        if label not in (spec.options or []):
-            return None, f"must be one of {', '.join(spec.options or [])} (got {raw!r})"
-        return label, None
-    if spec.type == "bool":
-        if isinstance(raw, bool):
-            return raw, None
-        if isinstance(raw, int | float) and raw in (0, 1):
-            return bool(raw), None
-        if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
-            return raw.strip().lower() in _TRUE, None
-        return None, f"must be true or false (got {raw!r})"
-    if isinstance(raw, bool):
-        return None, f"must be a number (got {raw!r})"
-    if isinstance(raw, str):
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            return None, f"must be a number (got {raw!r})"
-    elif isinstance(raw, int | float | np.integer | np.floating):
-        value = float(raw)
-    else:
-        return None, f"must be a number (got {type(raw).__name__})"
-    if not math.isfinite(value):
-        return None, "must be a finite number"
-    if spec.type == "int" and value != round(value):
-        return None, f"must be a whole number (got {_fmt(value)})"
-    if not spec.min <= value <= spec.max:  # type: ignore[operator]
-        return None, f"must be {_range(spec)} (got {_fmt(value)})"
-    return (int(round(value)) if spec.type == "int" else value), None
-
-
-def _label(raw: Any) -> str:
-    if isinstance(raw, float) and raw.is_integer():
-        return str(raw)
-    return str(raw).strip() if isinstance(raw, str) else str(raw)
-
-
-def _default(spec: FieldSpec) -> Any:
-    if spec.default is not None:
-        if spec.type == "choice":
-            return str(spec.default)
-        if spec.type == "int":
-            return int(spec.default)
-        if spec.type == "real":
-            return float(spec.default)
-        return spec.default
-    if spec.type == "choice":
-        return (spec.options or [""])[0]
-    if spec.type == "bool":
-        return False
-    mid = (spec.min + spec.max) / 2  # type: ignore[operator]
-    return int(round(mid)) if spec.type == "int" else mid
-
-
-def _resolve_requirements(
-    catalog: Catalog, given: Mapping[str, Any], errors: dict[str, str]
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in given:
-        if name not in catalog.requirements:
-            hint = ", ".join(catalog.requirements) or "none"
-            errors[name] = f"unknown requirement (known: {hint})"
-    for name, spec in catalog.requirements.items():
-        if name in given and given[name] is not None and given[name] != "":
-            value, reason = _coerce(spec, given[name])
-            if reason:
-                errors[name] = reason
-            else:
-                out[name] = value
-        elif spec.default is not None:
-            out[name] = _default(spec)
-        else:
-            errors[name] = "required"
-    return out
-
-
-def _resolve_locks(
-    catalog: Catalog, given: Mapping[str, Any], material: str | None, errors: dict[str, str]
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, raw in given.items():
-        if name == MATERIAL:
-            spec = _material_spec(catalog)
-        elif name in catalog.parameters:
-            spec = catalog.parameters[name]
-        else:
-            errors[f"locks.{name}"] = "unknown parameter" + (
-                " (it is a requirement)" if name in catalog.requirements else ""
-            )
-            continue
-        value, reason = _coerce(spec, raw)
-        if reason:
-            errors[f"locks.{name}"] = reason
-        else:
-            out[name] = value
-    if material is not None:
-        if material not in catalog.materials:
-            errors[MATERIAL] = (
-                f"unknown material {material!r} (known: {', '.join(catalog.materials)})"
-            )
-        elif MATERIAL in out and out[MATERIAL] != material:
-            errors[MATERIAL] = f"conflicts with locks.material = {out[MATERIAL]!r}"
-        else:
-            out[MATERIAL] = material
-    return out
-
-
-def _resolve_bounds(
-    catalog: Catalog,
-    given: Mapping[str, Sequence[Any]],
-    locks: Mapping[str, Any],
-    errors: dict[str, str],
-) -> dict[str, tuple[float, float]]:
-    out: dict[str, tuple[float, float]] = {}
-    for name, pair in given.items():
-        key = f"bounds.{name}"
-        spec = catalog.parameters.get(name)
-        if spec is None:
-            errors[key] = "unknown parameter"
-            continue
-        if spec.type not in ("real", "int"):
-            errors[key] = (
-                f"only real and int parameters take bounds ({name} is a {spec.type}; lock it instead)"
-            )
-            continue
-        if name in locks:
-            errors[key] = "is also locked"
-            continue
-        try:
-            lo_raw, hi_raw = pair
-        except (TypeError, ValueError):
-            errors[key] = "must be a pair (low, high)"
-            continue
-        lo, r1 = _coerce(spec, lo_raw)
-        hi, r2 = _coerce(spec, hi_raw)
-        if r1 or r2:
-            errors[key] = f"low {r1}" if r1 else f"high {r2}"
-            continue
-        if lo > hi:
-            errors[key] = f"low ({_fmt(lo)}) is greater than high ({_fmt(hi)})"
-            continue
-        out[name] = (float(lo), float(hi))
-    return out
-
-
-def _resolve_objectives(
-    catalog: Catalog, given: Sequence[str] | None, errors: dict[str, str]
-) -> list[str]:
-    if given is None:
-        return list(catalog.objectives)
-    if isinstance(given, str):
-        given = [given]
-    names = list(given)
-    if not names:
-        errors["objectives"] = "choose at least one objective"
-        return []
-    unknown = [n for n in names if n not in catalog.objectives]
-    if unknown:
-        errors["objectives"] = (
-            f"unknown objective(s) {', '.join(map(str, unknown))} (known: {', '.join(catalog.objectives)})"
-        )
-    elif len(set(names)) != len(names):
-        errors["objectives"] = "an objective is listed twice"
-    return names
-
-
-def _resolve_weights(
-    weights: Sequence[float] | None, n_obj: int, errors: dict[str, str]
-) -> list[float] | None:
-    if weights is None:
-        return None
-    try:
-        w = [float(x) for x in weights]
-    except (TypeError, ValueError):
-        errors["weights"] = "must be numbers"
-        return None
-    if len(w) != n_obj:
-        errors["weights"] = f"expected {n_obj} weight(s), one per objective, got {len(w)}"
-    elif any(not math.isfinite(x) or x < 0 for x in w):
-        errors["weights"] = "must be finite and >= 0"
-    elif sum(w) <= 0:
-        errors["weights"] = "at least one weight must be > 0"
-    return w
-
-
-def _variables(
-    catalog: Catalog,
-    locks: Mapping[str, Any],
-    bounds: Mapping[str, tuple[float, float]],
-    errors: dict[str, str],
-) -> list[Variable]:
-    out: list[Variable] = []
-    for name, spec in catalog.parameters.items():
-        if name in locks:
-            continue
-        if spec.type == "choice":
-            opts = tuple(spec.options or ())
-            out.append(
-                Variable(name, "choice", 0.0, float(len(opts) - 1), options=opts, unit=spec.unit)
-            )
-            continue
-        if spec.type == "bool":
-            out.append(Variable(name, "bool", 0.0, 1.0, options=(False, True), unit=spec.unit))
-            continue
-        lo, hi = bounds.get(name, (spec.min, spec.max))
-        origin = float(spec.min)  # type: ignore[arg-type]
-        step = spec.step if spec.type == "real" else (spec.step or 1.0)
-        if step:
-            lo = origin + math.ceil(round((lo - origin) / step, 9)) * step
-            hi = origin + math.floor(round((hi - origin) / step, 9)) * step
-            lo, hi = round(lo, SNAP_DECIMALS), round(hi, SNAP_DECIMALS)
-            if lo > hi:
-                errors[f"bounds.{name}"] = f"contains no value on the {_fmt(step)} grid"
-                continue
-        out.append(
-            Variable(
-                name, spec.type, float(lo), float(hi), step=spec.step, origin=origin, unit=spec.unit
-            )
-        )
-    if MATERIAL not in locks:
-        opts = tuple(catalog.materials)
-        out.append(Variable(MATERIAL, "choice", 0.0, float(len(opts) - 1), options=opts))
-    return out
-
-
-def _encode_value(v: Variable, value: Any) -> float:
-    if v.kind == "choice":
-        return float(v.options.index(value))  # type: ignore[union-attr]
-    if v.kind == "bool":
-        return 1.0 if value else 0.0
-    return float(value)
-
-
-def _decode_value(v: Variable, x: float) -> Any:
-    if v.kind == "choice":
-        return v.options[int(round(x))]  # type: ignore[index]
-    if v.kind == "bool":
-        return bool(round(x))
-    if v.kind == "int":
-        return int(round(x))
-    return float(x)
-
-
-def _env_value(spec: FieldSpec, value: Any) -> Any:
-    if spec.type == "choice":
-        return np.intp((spec.options or []).index(value))
-    return np.float64(float(value))
-
-
-def _natural(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

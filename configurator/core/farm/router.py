@@ -6,8 +6,6 @@ Build a :class:`FarmState` from snapshots, then ask it for decisions; every deci
 applied to the state at once (per-node load and reserved material are kept incrementally,
 so a decision costs O(nodes) vectorized numpy work, never a re-sum of queues)::
 
-    from configurator.core.farm.router import FarmState, make_policy, route, reroute, rebalance
-
     state = FarmState(nodes, now=t)                 # nodes: Sequence[NodeSnapshot]
     state.add_jobs(jobs)                            # jobs already in queues (assigned/printing)
     policy = make_policy("least-loaded")            # or round-robin | first-idle | random(seed)

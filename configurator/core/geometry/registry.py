@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from configurator.errors import GeometryError
+from configurator.errors import ConfiguratorError, GeometryError
 
 Generator = Callable[[Mapping[str, Any]], dict[str, Any]]
 
@@ -65,11 +65,6 @@ def register(name: str, *, parameters: tuple[str, ...]) -> Callable[[Generator],
     return deco
 
 
-def _ensure_loaded() -> None:
-    # Importing the families package registers every built-in family.
-    import configurator.core.geometry.families  # noqa: F401
-
-
 def get(name: str) -> Generator:
     """The generator function registered as ``name``; GeometryError when unknown."""
     return entry(name).fn
@@ -77,7 +72,6 @@ def get(name: str) -> Generator:
 
 def entry(name: str) -> Registered:
     """The :class:`Registered` record for ``name``; GeometryError when unknown."""
-    _ensure_loaded()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -92,7 +86,6 @@ def parameters_of(name: str) -> tuple[str, ...]:
 
 def names() -> list[str]:
     """Sorted names of every registered generator."""
-    _ensure_loaded()
     return sorted(_REGISTRY)
 
 
@@ -106,8 +99,6 @@ def generate(
     parameter values, plain Python). Anything a generator raises that is not a
     ConfiguratorError becomes a GeometryError naming the family (and design).
     """
-    from configurator.errors import ConfiguratorError
-
     reg = entry(name)
     try:
         parts = reg.fn(values)

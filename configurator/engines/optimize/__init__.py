@@ -1,10 +1,10 @@
 """The optimization engine: seeded, budgeted, cancellable pymoo runs over a design space.
 
-Public API::
+Public API (this package)::
 
-    from configurator.engines.optimize import run_optimization, OptimizationResult, ProgressEvent
     result = run_optimization(space, algorithm="nsga2", evals=5000, seed=0, top=10,
                               time_cap_s=60, on_progress=print, should_stop=lambda: False)
+    # -> OptimizationResult; progress as ProgressEvent
 
 Modules: ``problem`` (vectorized pymoo problem, repair, sampling), ``algorithms`` (ga, pso,
 nsga2 and their defaults), ``progress`` (events, termination, hypervolume), ``tracking``

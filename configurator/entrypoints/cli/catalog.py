@@ -133,7 +133,7 @@ def _mesh_problems(path: Path, samples: int) -> list:
     """Mesh checks of seeded sample designs (geometry service): a wrong ``volume:`` formula
     or a shape that fails a check shows up here as ``PATH:LINE:COL: message``."""
     from configurator.adapters.catalog_yaml import load_catalog
-    from configurator.services.geometry import check_catalog_meshes
+    from configurator.services.catalog_check import check_catalog_meshes
 
     return check_catalog_meshes(load_catalog(path), samples=samples, seed=0)
 

@@ -34,7 +34,7 @@ from configurator.adapters.connectors.base import (
     PrintJob,
 )
 from configurator.adapters.farm_client import NodeClient
-from configurator.errors import ConflictError, FarmError, ForbiddenError
+from configurator.errors import AuthError, ConflictError, FarmError, ForbiddenError, NotFoundError
 
 log = logging.getLogger("configurator.entrypoints.node.agent")
 
@@ -111,11 +111,11 @@ class _Agent:
                 stats.claimed += 1
                 self.print_one(claimed)
                 self.last_hb = time.monotonic()  # reports are signs of life too
-            except (ForbiddenError, ConflictError) as exc:
+            except (ForbiddenError, ConflictError, NotFoundError) as exc:
                 stats.abandoned += 1
                 self.current = None
                 log.warning("job abandoned: %s", exc)
-            except FarmError as exc:
+            except (FarmError, AuthError) as exc:  # unreachable server, or a key refused
                 if stop.is_set():  # shutting down: the job stays ours until it times out
                     break
                 stats.errors += 1

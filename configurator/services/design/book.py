@@ -16,7 +16,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from configurator.adapters import storage
+from configurator.core.design.record import DesignRecord
 from configurator.errors import ConfiguratorError, NotFoundError
+from configurator.services import geometry
+from configurator.services.estimate import service as estimate_service
 
 KEEP_IN_MEMORY = 5_000
 _HEX = set("0123456789abcdef")
@@ -74,8 +77,6 @@ class DesignBook:
             raw = storage.read_bytes(path)
         except FileNotFoundError:
             raise NotFoundError(f"no design {design_id!r}") from None
-        from configurator.core.design.record import DesignRecord
-
         record = DesignRecord.model_validate_json(raw)
         with self._lock:
             self._records[design_id] = record
@@ -83,17 +84,13 @@ class DesignBook:
 
     # ------------------------------------------------------------------ files
     def file_bytes(self, record: Any, fmt: str) -> bytes:
-        """The design's ``stl`` or ``3mf`` bytes (geometry service; cached by design id)."""
-        from configurator.services import geometry
-
+        """The design's file bytes in ``fmt`` (geometry service; cached by design id)."""
         return geometry.export_design(
             record, fmt=fmt, settings=self.settings, catalog=self.catalog(record)
         )
 
     def meshes(self, record: Any) -> dict[str, Any]:
         """Part name -> trimesh of the design (geometry service)."""
-        from configurator.services import geometry
-
         return geometry.build_meshes(record, settings=self.settings, catalog=self.catalog(record))
 
     def catalog(self, record: Any) -> Any | None:
@@ -111,8 +108,6 @@ class DesignBook:
             cached = self._estimates.get(key)
         if cached is not None:
             return cached
-        from configurator.services.estimate import service as estimate_service
-
         try:
             est = estimate_service.estimate_design(
                 record, material=material, settings=self.settings, catalog=self.catalog(record)

@@ -324,7 +324,7 @@ def estimate_design(
     """
     material = material or record.material
     if catalog is None:
-        from configurator.services.design.service import resolve_catalog
+        from configurator.services.catalogs import resolve_catalog
 
         catalog = resolve_catalog(record.catalog_id, catalog_dir=settings.catalog_dir)
     if material not in catalog.materials:

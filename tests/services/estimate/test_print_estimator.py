@@ -21,9 +21,9 @@ from configurator.adapters.model_store import DATA_DIR
 from configurator.core.design.space import DesignSpace
 from configurator.core.estimate.features import FEATURE_NAMES, mesh_features
 from configurator.core.geometry import registry
+from configurator.services.catalog_check import sample_designs
 from configurator.services.design.service import design, designs_json
 from configurator.services.estimate.service import catalog_estimator, get_model, plate_mesh, predict
-from configurator.services.geometry import sample_designs
 from configurator.settings import REPO_ROOT, Settings
 
 HOST_ARGS = ("volume", "surface_area", "plate_x", "plate_y", "outer_height")
