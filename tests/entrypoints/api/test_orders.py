@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from live_app import Server, wait_finished
 
 from configurator.settings import Settings
+from tests.support.live_app import Server, wait_finished
 
 ADMIN = "orders-admin"
 

@@ -12,10 +12,10 @@ import zipfile
 import httpx
 import numpy as np
 import pytest
-from live_app import Server, wait_finished
 from stl import mesh as stl_mesh
 
 from configurator.settings import Settings
+from tests.support.live_app import Server, wait_finished
 
 
 @pytest.fixture(scope="module")
