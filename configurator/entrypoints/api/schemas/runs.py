@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from configurator.core.export import EXPORTERS
 from configurator.services.catalogs import CatalogCache
 from configurator.services.design.runs import Run
 
@@ -40,11 +41,10 @@ class RunPublic(BaseModel):
 
 
 def design_links(design_id: str) -> dict[str, str]:
-    return {
-        "self": f"/api/v1/designs/{design_id}",
-        "stl": f"/api/v1/designs/{design_id}.stl",
-        "3mf": f"/api/v1/designs/{design_id}.3mf",
-    }
+    """The record's URL and one file URL per registered format."""
+    links = {"self": f"/api/v1/designs/{design_id}"}
+    links.update({fmt: f"/api/v1/designs/{design_id}.{fmt}" for fmt in EXPORTERS})
+    return links
 
 
 def design_json(record: Any) -> dict[str, Any]:
