@@ -106,6 +106,7 @@ class _Agent:
         self.last_hb = 0.0
         self.reported: tuple[str, str | None] | None = None
         self.current: PrintJob | None = None
+        self.pending: dict | None = None  # a claim made before the loop started
 
     # -- heartbeats ----------------------------------------------------------------------
     def ours(self, info: PrinterInfo) -> bool:
@@ -163,7 +164,7 @@ class _Agent:
         stats, stop = self.stats, self.stop
         self.poll_s = poll_s
         try:
-            self.beat()  # a wrong node key ends here (AuthError)
+            self.open()  # a wrong node key ends here (AuthError)
         except AuthError:
             raise
         except FarmError as exc:  # the server is not up yet: the loop retries
@@ -192,18 +193,33 @@ class _Agent:
                 stop.wait(min(self.poll_s, 1.0))
         return self.stats
 
-    def step(self) -> None:
-        """One idle iteration: heartbeat when due, then claim if the printer is free."""
+    def open(self) -> None:
+        """The first request. An idle printer claims before it heartbeats: the server
+        returns the job it thinks this node prints (a print that ended while the agent was
+        down is then reported from the printer's history), whereas an ``idle`` heartbeat
+        would fail that job."""
         info = self.printer.printer()
-        self.beat_if_due(info)
-        if info.state == "offline" or (info.state != "idle" and not self.ours(info)):
-            self.stop.wait(min(self.poll_s, self.interval))
-            return
-        claimed = self.client.claim()
-        if info.state != "idle":
+        if info.state == "idle":
+            self.pending = self.client.claim()
+            if self.pending is not None:
+                return
+        self.beat(info)
+
+    def step(self) -> None:
+        """One idle iteration: claim if the printer is free (heartbeat when due)."""
+        info = self.printer.printer()
+        claimed, self.pending = self.pending, None
+        if claimed is None:
+            if info.state == "offline" or (info.state != "idle" and not self.ours(info)):
+                self.beat_if_due(info)  # offline or busy: claim nothing
+                self.stop.wait(min(self.poll_s, self.interval))
+                return
+            claimed = self.client.claim()
+        if info.state not in ("idle", "offline"):
             self.adopt(info, claimed)
             return
         if claimed is None:
+            self.beat_if_due(info)  # an idle heartbeat is safe: nothing is printing here
             self.stop.wait(min(self.poll_s, self.interval))
             return
         self.stats.claimed += 1
@@ -256,7 +272,7 @@ class _Agent:
             file_name=str(job.get("file_name") or f"job-{job['id']}.stl"),
             data=data,
             node_speed=float(self.node.get("speed", 1.0)),
-            node_id=str(self.node.get("id") or ""),
+            node_id=str(job.get("node_id") or self.node.get("id") or ""),
         )
         if printer.resume_job(task):
             log.info("re-attached to job %s attempt %s on the printer", task.job_id, task.attempt)
