@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import shutil
 import time
 from collections.abc import Sequence
@@ -36,6 +37,7 @@ from configurator.adapters.slicer import (
 from configurator.errors import EstimateError, SettingsError
 
 KEEP_JOBS = 20
+_LOG_PREFIX = re.compile(r"\[[^\]]*\] \[0x[0-9a-f]+\] \[\w+\]\s+")
 
 
 class JobRefusedError(ConnectorError):
@@ -182,8 +184,8 @@ class NodeSlicer:
         t0 = time.monotonic()
         try:
             result = slice_stl(mesh, profile=used, workdir=jobdir)
-        except EstimateError as exc:
-            raise SlicingError(str(exc)) from exc
+        except EstimateError as exc:  # PrusaSlicer's words, without its log-line prefix
+            raise SlicingError(_LOG_PREFIX.sub("", str(exc))) from exc
         took = time.monotonic() - t0
         profile_hash = hashlib.sha256(b"".join(Path(f).read_bytes() for f in files)).hexdigest()
         sliced = SlicedJob(
