@@ -361,7 +361,13 @@ class _Agent:
                 last_report = time.monotonic()
                 self.report(task, status.percent, status.seconds_left)
             if time.monotonic() - self.last_hb >= self.interval:
-                self.beat()
+                try:
+                    self.beat()
+                except (ForbiddenError, ConflictError, AuthError):
+                    raise
+                except FarmError as exc:  # the server is unreachable: the print goes on
+                    log.warning("heartbeat failed (%s); printing on", exc)
+                    self.last_hb = time.monotonic()
             step = min(max(self.interval * 0.5, 0.01), self.poll_s)
             left = getattr(printer, "wall_seconds_left", None)
             if callable(left):  # a simulated printer ends exactly when it says
