@@ -282,6 +282,7 @@ class OctoPrintConnector:
             )
         if time.monotonic() - run.started < START_GRACE_S:
             return PrintStatus("printing", percent=0.0)
+        self._stale = run.name  # given up: should it start after all, cancel it when seen
         return PrintStatus(
             "failed",
             reason=f"OctoPrint is not printing {run.name} ({state}, file {_file_of(j) or 'none'})",

@@ -100,7 +100,7 @@ def test_config_files_list_printers_and_bad_ones_are_named(tmp_path):
 def test_an_unreachable_octoprint_is_waited_for_with_the_node_offline(tmp_path):
     (tmp_path / "data").mkdir()
     server = Server(tmp_path / "data", env={"CONFIGURATOR_HEARTBEAT_TIMEOUT_S": "2"})
-    server.start()
+    server.start(timeout_s=60)
     op = OperatorClient(server.url, ADMIN)
     later = VirtualOctoPrint(tmp_path / "octoprint")
     key = op.register_node(
