@@ -32,6 +32,8 @@ fi
 [[ -x .venv/bin/python ]] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/python -m pip install -q -e ".[test,bench]"
+# OctoPrint in its own cached venv, for the real-printer tests (scripts/octoprint.sh)
+bash scripts/octoprint.sh >/dev/null || echo "setup: warning: OctoPrint could not be installed" >&2
 
 if [[ -f package.json ]]; then
   if command -v npm >/dev/null; then

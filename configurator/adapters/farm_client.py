@@ -15,6 +15,7 @@ job already claimed, complete is idempotent, a repeated fail is refused without 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ import httpx
 from configurator.errors import FarmError, RequirementsError, error_for_status
 
 API = "/api/v1/farm"
+log = logging.getLogger("configurator.adapters.farm_client")
 
 
 def _raise_for(resp: httpx.Response) -> None:
@@ -97,15 +99,64 @@ class _Base:
             delay = min(delay * 2, 1.0)
 
 
-class NodeClient(_Base):
-    """The calling node's side of the API (its key identifies it)."""
+#: report fields newer than the first farm API (issue 14): sent only when set, and
+#: dropped (once, for good) when the server refuses them as unknown
+NEW_HEARTBEAT_FIELDS = ("reason", "printer", "auto_clear")
+NEW_COMPLETE_FIELDS = ("record",)
 
-    def heartbeat(self, state: str = "idle", materials: Mapping[str, float] | None = None) -> dict:
-        """-> ``{"node": {...}, "heartbeat_interval_s": s}``."""
+
+class NodeClient(_Base):
+    """The calling node's side of the API (its key identifies it).
+
+    Against a server without the newer report fields (``heartbeat``: state ``offline``,
+    ``reason``, ``printer``, ``auto_clear``; ``complete``: ``record``) the client notices
+    the 422 naming them, logs it once and goes on with the first API: the extra fields are
+    dropped, and an ``offline`` heartbeat is not sent at all (:meth:`heartbeat` returns
+    None), so the server's heartbeat timeout takes the node offline instead.
+    """
+
+    #: False once the server refused the newer fields
+    extended: bool = True
+
+    def _legacy(self, exc: RequirementsError, sent: set[str]) -> bool:
+        """True when ``exc`` refused only fields the first API lacks (then switch to it)."""
+        if not set(exc.fields) or not set(exc.fields) <= sent:
+            return False
+        self.extended = False
+        log.warning(
+            "the farm server does not take %s yet; reporting without them",
+            ", ".join(sorted(exc.fields)),
+        )
+        return True
+
+    def heartbeat(
+        self,
+        state: str = "idle",
+        materials: Mapping[str, float] | None = None,
+        *,
+        reason: str | None = None,
+        printer: Mapping[str, Any] | None = None,
+        auto_clear: bool | None = None,
+    ) -> dict | None:
+        """-> ``{"node": {...}, "heartbeat_interval_s": s, ["command": ...]}``; None when an
+        ``offline`` heartbeat was not sent (a server without that state)."""
         body: dict[str, Any] = {"state": state}
         if materials is not None:
             body["materials"] = dict(materials)
-        return self.request("POST", f"{API}/agent/heartbeat", json=body).json()
+        extra = {"reason": reason, "printer": dict(printer or {}) or None, "auto_clear": auto_clear}
+        extra = {k: v for k, v in extra.items() if v is not None}
+        if state == "offline":
+            extra["state"] = state
+        if not self.extended:
+            if state == "offline":
+                return None
+            extra = {}
+        try:
+            return self.request("POST", f"{API}/agent/heartbeat", json={**body, **extra}).json()
+        except RequirementsError as exc:
+            if not self._legacy(exc, set(extra)):
+                raise
+        return self.heartbeat(state, materials)
 
     def claim(self) -> dict | None:
         """-> ``{"job": {...}, "file_url": path}`` or None when there is nothing to print."""
@@ -116,16 +167,34 @@ class NodeClient(_Base):
         return self.request("GET", file_url).content
 
     def progress(self, job_id: int, *, percent: float, seconds_left: float) -> dict:
+        """-> the job (and, from servers that have it, ``command``: pause/resume/cancel)."""
         body = {"percent": percent, "seconds_left": seconds_left}
         return self.request("POST", f"{API}/agent/jobs/{job_id}/progress", json=body).json()
 
-    def complete(self, job_id: int, *, actual_seconds: float, grams_used: float) -> dict:
-        body = {"actual_seconds": actual_seconds, "grams_used": grams_used}
+    def complete(
+        self,
+        job_id: int,
+        *,
+        actual_seconds: float,
+        grams_used: float,
+        record: Mapping[str, Any] | None = None,
+    ) -> dict:
+        """``record``: production facts (slicer, hashes, firmware...), ≤ 32 str/number values."""
+        body: dict[str, Any] = {"actual_seconds": actual_seconds, "grams_used": grams_used}
+        extra = {"record": dict(record)} if record and self.extended else {}
+        try:
+            return self.request(
+                "POST", f"{API}/agent/jobs/{job_id}/complete", json={**body, **extra}
+            ).json()
+        except RequirementsError as exc:
+            if not self._legacy(exc, set(extra)):
+                raise
         return self.request("POST", f"{API}/agent/jobs/{job_id}/complete", json=body).json()
 
     def fail(self, job_id: int, *, reason: str) -> dict:
+        """``reason``: the printer's own words (cut to the API's 500 characters)."""
         return self.request(
-            "POST", f"{API}/agent/jobs/{job_id}/fail", json={"reason": reason}
+            "POST", f"{API}/agent/jobs/{job_id}/fail", json={"reason": reason[:500] or "failed"}
         ).json()
 
 

@@ -155,11 +155,19 @@ def test_unknown_routing_policy_is_a_settings_error():
         Settings(routing_policy="fastest-first")
 
 
-@pytest.mark.parametrize("kind", list(CONNECTORS))
-def test_every_connector_prints_a_job_through_the_farm_api(kind, tmp_path):
-    flags = {"simulated": ["--simulate", "--speed", "1000"]}
-    if kind not in flags:
-        pytest.skip(f"{kind}: exercised by its own end-to-end tests (a real printer server)")
+#: the ``node run`` flag that selects each connector (the OctoPrint connector is driven
+#: end to end against real OctoPrint instances in tests/services/farm/test_octoprint_farm.py)
+CONNECTOR_FLAGS = {"simulated": "--simulate", "octoprint": "--octoprint"}
+
+
+def test_every_connector_is_selectable_from_the_cli():
+    assert set(CONNECTORS) == set(CONNECTOR_FLAGS), "add the new connector's flag here"
+    help_text = cli("node", "run", "--help").stdout
+    for flag in CONNECTOR_FLAGS.values():
+        assert flag in help_text
+
+
+def test_the_simulated_connector_prints_a_job_through_the_farm_api(tmp_path):
     settings = Settings(data_dir=tmp_path, admin_key=ADMIN)
     with Server(settings) as api:
         auth = {"Authorization": f"Bearer {ADMIN}"}
@@ -178,8 +186,8 @@ def test_every_connector_prints_a_job_through_the_farm_api(kind, tmp_path):
                   "bbox_z": 5, "est_seconds": 60, "grams": 2},
         ).json()  # fmt: skip
         out = cli(
-            "node", "run", "--server", api.base_url.__str__().rstrip("/"), "--node-key", key,
-            *flags[kind], "--poll", "0.1", "--max-jobs", "1",
+            "node", "run", "--server", str(api.base_url).rstrip("/"), "--node-key", key,
+            "--simulate", "--speed", "1000", "--poll", "0.1", "--max-jobs", "1",
         )  # fmt: skip
         assert out.returncode == 0, out.stderr
         final = api.get(f"/api/v1/farm/jobs/{job['id']}", headers=auth).json()

@@ -9,22 +9,27 @@ from __future__ import annotations
 
 from configurator.adapters.connectors.base import (
     ConnectorError,
+    JobRef,
     PrinterBusyError,
     PrinterConnector,
     PrinterInfo,
     PrintJob,
     PrintStatus,
 )
+from configurator.adapters.connectors.octoprint import OctoPrintConnector
 from configurator.adapters.connectors.simulated import SimulatedPrinter
 
 #: connector kind -> class (each implements :class:`PrinterConnector`)
 CONNECTORS: dict[str, type] = {
     SimulatedPrinter.kind: SimulatedPrinter,
+    OctoPrintConnector.kind: OctoPrintConnector,
 }
 
 __all__ = [
     "CONNECTORS",
     "ConnectorError",
+    "JobRef",
+    "OctoPrintConnector",
     "PrintJob",
     "PrintStatus",
     "PrinterBusyError",

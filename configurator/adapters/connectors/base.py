@@ -39,8 +39,9 @@ class PrintJob:
 
     ``est_seconds``: estimated print time on a speed-1 node; ``node_speed``: this node's
     throughput factor (the job should take about ``est_seconds / node_speed``);
-    ``attempt``: 1-based attempt number (a connector may use ``job_id`` + ``attempt`` to
-    name files so a restarted agent re-attaches to the same print).
+    ``attempt``: 1-based attempt number (a connector may use ``node_id`` + ``job_id`` +
+    ``attempt`` to name files so a restarted agent re-attaches to the same print);
+    ``node_id``: the farm's id of the node printing it ("" when unknown).
     """
 
     job_id: int
@@ -52,6 +53,21 @@ class PrintJob:
     file_name: str
     data: bytes
     node_speed: float = 1.0
+    node_id: str = ""
+
+    @property
+    def ref(self) -> JobRef:
+        return JobRef(self.node_id, self.job_id, self.attempt)
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """Which farm print a printer is running: node, job and attempt (as the connector
+    named it on the printer)."""
+
+    node_id: str
+    job_id: int
+    attempt: int
 
 
 @dataclass(frozen=True)
@@ -73,11 +89,14 @@ class PrintStatus:
 @dataclass(frozen=True)
 class PrinterInfo:
     """The printer's own state for a heartbeat: ``state``; ``reason`` when offline;
-    ``details`` (temperatures °C, bed size mm, firmware...) shown to operators."""
+    ``details`` (temperatures °C, bed size mm, firmware...) shown to operators; ``job``:
+    the farm print it runs while printing/paused, None when it runs something the farm
+    did not start (someone printing from the printer's own UI: the printer is busy)."""
 
     state: PrinterState
     reason: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    job: JobRef | None = None
 
 
 @runtime_checkable
@@ -109,7 +128,9 @@ class PrinterConnector(Protocol):
         ...
 
     def cancel(self) -> None:
-        """Stop the current job (no-op when none)."""
+        """Stop the current job, or the farm print :meth:`printer` reports when no job is
+        attached (a print a previous agent process started); never a print the farm did
+        not start. No-op when none."""
         ...
 
     def pause(self) -> None:

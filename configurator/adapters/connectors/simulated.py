@@ -79,7 +79,7 @@ class SimulatedPrinter:
         if run is None or run.cancelled or self._finished(run):
             return PrinterInfo("idle", details={"simulated": True, "speed": self.speed})
         state = "paused" if run.paused_at is not None else "printing"
-        return PrinterInfo(state, details={"simulated": True, "speed": self.speed})
+        return PrinterInfo(state, details={"simulated": True, "speed": self.speed}, job=run.job.ref)
 
     def start(self, job: PrintJob) -> None:
         run = self._run

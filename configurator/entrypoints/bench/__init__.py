@@ -21,6 +21,7 @@ BENCH_MODULES = (
     "configurator.entrypoints.bench.estimate",
     "configurator.entrypoints.bench.simulate",
     "configurator.entrypoints.bench.startup",
+    "configurator.entrypoints.bench.connector",
 )
 
 

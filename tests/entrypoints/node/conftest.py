@@ -1,0 +1,3 @@
+"""Node-agent fixtures: real OctoPrint instances (see tests/support/octoprint.py)."""
+
+from tests.support.octoprint import octoprint, octoprint_pool  # noqa: F401
