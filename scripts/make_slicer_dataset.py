@@ -248,7 +248,10 @@ def make_rows(
             shape = mesh_features(mesh)
             feats.append(
                 {
-                    m: {**shape, **technology_features(technology, mesh.vertices, mesh.faces, params[m])}
+                    m: {
+                        **shape,
+                        **technology_features(technology, mesh.vertices, mesh.faces, params[m]),
+                    }
                     for m in profiles
                 }
             )
@@ -353,7 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         if not parts:
             raise ConfiguratorError("nothing to make (no catalogs and no families)")
         rows, failures, tool_s = make_rows(
-            parts, technology=tech, profiles=profiles, workers=args.workers,
+            parts,
+            technology=tech,
+            profiles=profiles,
+            workers=args.workers,
             cache=SliceCache(args.cache),
         )
         versions = _tool_version(tech)
@@ -392,8 +398,10 @@ def main(argv: list[str] | None = None) -> int:
             + (" --no-catalogs" if args.no_catalogs else "")
         ),
     }
-    timing = {"tool_seconds_uncached_runs": round(tool_s, 1),
-              "total_seconds": round(time.perf_counter() - t_start, 1)}
+    timing = {
+        "tool_seconds_uncached_runs": round(tool_s, 1),
+        "total_seconds": round(time.perf_counter() - t_start, 1),
+    }
     out.with_suffix(".json").write_text(
         json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )

@@ -42,7 +42,14 @@ DATASET_PATH = DATASET_PATHS[FDM]
 METADATA_PATH = DATASET_PATH.with_suffix(".json")
 
 ID_COLUMNS = (
-    "source", "catalog", "family", "design_id", "part", "group", "design_material", "material",
+    "source",
+    "catalog",
+    "family",
+    "design_id",
+    "part",
+    "group",
+    "design_material",
+    "material",
 )
 TARGET_COLUMNS = ("seconds", "filament_mm", "grams")
 LABELS = ("material", "group", "catalog", "source", "family", "part")

@@ -27,7 +27,7 @@ from configurator.adapters.slicer import (
     sla_materials,
     sla_profile,
 )
-from configurator.core.estimate.technologies import FDM, SLA, SLM, PARAMS, feature_names
+from configurator.core.estimate.technologies import FDM, PARAMS, SLA, SLM, feature_names
 from configurator.errors import EstimateError
 
 
@@ -83,4 +83,6 @@ def profile_density(technology: str, name: str) -> float:
     try:
         return float(conf[key[technology.upper()]])
     except (KeyError, ValueError):
-        raise EstimateError(f"{technology} profile {name!r} has no {key[technology.upper()]}") from None
+        raise EstimateError(
+            f"{technology} profile {name!r} has no {key[technology.upper()]}"
+        ) from None

@@ -46,8 +46,9 @@ def load_profile(path: str | Path = SLM_PROFILE) -> dict[str, Any]:
 def pyslm_version() -> str:
     """The installed pythonslm version (EstimateError when it is missing)."""
     try:
-        import pyslm  # noqa: F401  (an optional tool, imported where used)
         from importlib.metadata import version
+
+        import pyslm  # noqa: F401  (an optional tool, imported where used)
     except ImportError as exc:
         raise EstimateError("PySLM is not installed (pip install pythonslm)") from exc
     return version("pythonslm")
@@ -139,6 +140,9 @@ def scan_time(
     scan *= layers / len(idx)
     recoat = layers * float(prof["recoat_s"])
     return ScanResult(
-        seconds=scan + recoat, scan_s=scan, recoat_s=recoat, layers=layers,
+        seconds=scan + recoat,
+        scan_s=scan,
+        recoat_s=recoat,
+        layers=layers,
         sampled_layers=len(idx),
     )

@@ -136,18 +136,33 @@ def _flat(rng: Rng) -> trimesh.Trimesh:
 def _overhang(rng: Rng) -> trimesh.Trimesh:
     kind = int(rng.integers(3))
     if kind == 0:  # table: a top on four legs
-        lx, ly, t, h, leg = (rng.uniform(20, 100), rng.uniform(20, 100), rng.uniform(1.5, 5),
-                             rng.uniform(5, 40), rng.uniform(3, 8))
+        lx, ly, t, h, leg = (
+            rng.uniform(20, 100),
+            rng.uniform(20, 100),
+            rng.uniform(1.5, 5),
+            rng.uniform(5, 40),
+            rng.uniform(3, 8),
+        )
         parts = [_at(_box(lx, ly, t), z=h)]
         for sx in (-1, 1):
             for sy in (-1, 1):
                 parts.append(_at(_box(leg, leg, h + 0.5), sx * (lx - leg) / 2, sy * (ly - leg) / 2))
         return _boolean("union", parts)
     if kind == 1:  # T-beam standing on its stem
-        w, stem, h, flange, t = (rng.uniform(20, 80), rng.uniform(3, 10), rng.uniform(10, 50),
-                                 rng.uniform(10, 40), rng.uniform(2, 6))
+        w, stem, h, flange, t = (
+            rng.uniform(20, 80),
+            rng.uniform(3, 10),
+            rng.uniform(10, 50),
+            rng.uniform(10, 40),
+            rng.uniform(2, 6),
+        )
         return _boolean("union", [_box(stem, flange, h + 0.5), _at(_box(w, flange, t), z=h)])
-    span, w, t, pier = rng.uniform(20, 90), rng.uniform(8, 30), rng.uniform(2, 6), rng.uniform(5, 15)
+    span, w, t, pier = (
+        rng.uniform(20, 90),
+        rng.uniform(8, 30),
+        rng.uniform(2, 6),
+        rng.uniform(5, 15),
+    )
     h = rng.uniform(5, 30)  # bridge: two piers and a deck
     parts = [_at(_box(span + 2 * pier, w, t), z=h)]
     for sx in (-1, 1):
@@ -160,8 +175,9 @@ def _random_solid(rng: Rng, size: float) -> trimesh.Trimesh:
     if kind == 0:
         m = trimesh.creation.box(rng.uniform(0.3, 1.0, 3) * size)
     elif kind == 1:
-        m = trimesh.creation.cylinder(radius=rng.uniform(0.15, 0.5) * size,
-                                      height=rng.uniform(0.3, 1.0) * size, sections=48)
+        m = trimesh.creation.cylinder(
+            radius=rng.uniform(0.15, 0.5) * size, height=rng.uniform(0.3, 1.0) * size, sections=48
+        )
     else:
         m = trimesh.creation.icosphere(subdivisions=3, radius=rng.uniform(0.2, 0.5) * size)
     return _at(m, *rng.uniform(-0.3, 0.3, 3) * size)
@@ -205,12 +221,11 @@ def fit_within(mesh: trimesh.Trimesh, volume_mm: tuple[float, float, float]) -> 
     allowing a 90° turn about z; on the bed (:func:`on_bed`)."""
     ext = mesh.extents
     box = np.asarray(volume_mm, dtype=float)
-    scale = min(
-        1.0, max(min(box[0] / ext[0], box[1] / ext[1]), min(box[0] / ext[1], box[1] / ext[0]))
-    )
-    scale = min(scale, box[2] / ext[2])
+    straight = min(box[0] / ext[0], box[1] / ext[1])
+    turned = min(box[0] / ext[1], box[1] / ext[0])
+    scale = min(1.0, max(straight, turned), box[2] / ext[2])
     out = mesh.copy()
-    if ext[0] > box[0] * scale + 1e-9 or ext[1] > box[1] * scale + 1e-9:
+    if turned > straight and straight < 1.0:  # turning it lets it fit larger
         out.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, (0, 0, 1)))
     if scale < 1.0:
         out.apply_scale(scale * 0.98)

@@ -125,16 +125,26 @@ def fdm_layer_terms(prof: LayerProfile, p: FdmParams) -> dict[str, np.ndarray]:
     first[0] = 1.0
     speed = np.where(first > 0, p.first_layer_speed, 1.0)
     t = (
-        np.where(first > 0, (outer + inner) / speed, outer / p.external_perimeter_speed
-                 + inner / p.perimeter_speed)
+        np.where(
+            first > 0,
+            (outer + inner) / speed,
+            outer / p.external_perimeter_speed + inner / p.perimeter_speed,
+        )
         + np.where(first > 0, solid / p.width / speed, solid / p.width / p.solid_infill_speed)
         + sparse * p.fill_density / p.width / np.where(first > 0, speed, p.infill_speed)
         + loops * p.travel_s_per_loop
     )
     slow = np.clip(p.slowdown_below_layer_time - t, 0.0, None)
     return {
-        "outer": outer, "inner": inner, "band": band, "solid": solid, "sparse": sparse,
-        "bridge": bridge, "loops": loops, "time": t, "slow": slow,
+        "outer": outer,
+        "inner": inner,
+        "band": band,
+        "solid": solid,
+        "sparse": sparse,
+        "bridge": bridge,
+        "loops": loops,
+        "time": t,
+        "slow": slow,
     }
 
 
@@ -173,3 +183,79 @@ def fdm_features(
     """:data:`FDM_FEATURES` of a mesh (``vertices`` (V, 3) mm, ``faces`` (F, 3), +z up)."""
     prof = layer_profile(vertices, faces, layer_height=p.layer_height, max_layers=max_layers)
     return fdm_features_from_profile(prof, p)
+
+
+def fdm_analytic(
+    p: FdmParams,
+    *,
+    volume: np.ndarray,
+    area: np.ndarray,
+    bbox_x: np.ndarray,
+    bbox_y: np.ndarray,
+    height: np.ndarray,
+    side_area: np.ndarray | None = None,
+    bottom_area: np.ndarray | None = None,
+    overhang_area: np.ndarray | float = 0.0,
+    hull_volume: np.ndarray | None = None,
+    bodies: np.ndarray | float = 1.0,
+) -> np.ndarray:
+    """``(n, len(FDM_FEATURES))`` from closed-form quantities (mm³, mm², mm; arrays ``(n,)``)
+    for optimizer objectives that never build a mesh: the same features for a prism-like
+    part with uniform layers (``Σ P_i = side_area / layer``, ``Σ A_i = volume / layer``,
+    skins ``top/bottom_solid_layers ×`` the horizontal area, one loop per body and layer).
+    ``side_area`` defaults to ``min(area, 2 (bbox_x + bbox_y) height)``, ``bottom_area`` to
+    half the horizontal area; ``hull_volume`` is not used."""
+    del hull_volume
+    v, a, bx, by, h = (
+        np.atleast_1d(np.asarray(q, dtype=np.float64))
+        for q in (volume, area, bbox_x, bbox_y, height)
+    )
+    v, a, bx, by, h = np.broadcast_arrays(v, a, bx, by, h)
+    lh, w = p.layer_height, p.width
+    side = (
+        np.minimum(a, 2 * (bx + by) * h)
+        if side_area is None
+        else np.broadcast_to(side_area, v.shape)
+    )
+    horiz = np.clip(a - side, 0.0, None) / 2
+    bottom = horiz if bottom_area is None else np.broadcast_to(bottom_area, v.shape)
+    layers = np.maximum(1.0, np.ceil(h / lh - 1e-9))
+    per = side / lh
+    area_sum = v / lh
+    outer = per
+    inner = np.minimum((p.perimeters - 1) * per, np.clip(area_sum / w - per, 0.0, None))
+    band = np.minimum(area_sum, p.perimeters * w * per)
+    interior = area_sum - band
+    share = interior / np.clip(area_sum, 1e-12, None)  # skins lie inside the wall band
+    solid = np.minimum(
+        interior, (p.top_solid_layers * horiz + p.bottom_solid_layers * bottom) * share
+    )
+    sparse = interior - solid
+    bridge = np.clip(horiz - bottom, 0.0, None) + np.broadcast_to(overhang_area, v.shape)
+    loops = np.broadcast_to(np.asarray(bodies, float), v.shape) * layers
+    path = (
+        outer / p.external_perimeter_speed
+        + inner / p.perimeter_speed
+        + solid / w / p.solid_infill_speed
+        + sparse * p.fill_density / w / p.infill_speed
+        + loops * p.travel_s_per_loop
+    )
+    slow = layers * np.clip(p.slowdown_below_layer_time - path / layers, 0.0, None)
+    cols = {
+        "outer_wall_mm": outer,
+        "inner_wall_mm": inner,
+        "solid_mm2": solid,
+        "sparse_mm2": sparse,
+        "first_layer_mm2": bottom,
+        "bridge_mm2": bridge,
+        "loops": loops,
+        "layers": layers,
+        "slowdown_s": slow,
+        "path_s": path,
+        "volume": v,
+        "height": layers * lh,
+        "islands": loops,
+        "mean_area": area_sum / layers,
+        "wall_share": band / np.clip(area_sum, 1e-12, None),
+    }
+    return np.column_stack([np.broadcast_to(cols[n], v.shape) for n in FDM_FEATURES])

@@ -78,7 +78,9 @@ class SlaParams:
             try:
                 return float(str(conf.get(key, default)).rstrip("%"))
             except ValueError:
-                raise EstimateError(f"SLA setting {key} = {conf.get(key)!r} is not a number") from None
+                raise EstimateError(
+                    f"SLA setting {key} = {conf.get(key)!r} is not a number"
+                ) from None
 
         d = cls()
         supports = bool(int(num("supports_enable", 1)))
@@ -108,7 +110,11 @@ def exposure_seconds(layers: int, p: SlaParams) -> float:
 
 
 def sla_features_from_profile(
-    prof: LayerProfile, p: SlaParams, *, overhang_mm2: float, support_mm3: float,
+    prof: LayerProfile,
+    p: SlaParams,
+    *,
+    overhang_mm2: float,
+    support_mm3: float,
     footprint: tuple[float, float],
 ) -> dict[str, float]:
     """One row of :data:`SLA_FEATURES`; ``footprint`` is the part's (x, y) extent, mm."""
@@ -146,3 +152,47 @@ def sla_features(
     return sla_features_from_profile(
         prof, p, overhang_mm2=over, support_mm3=sup, footprint=(float(ext[0]), float(ext[1]))
     )
+
+
+def sla_analytic(
+    p: SlaParams,
+    *,
+    volume: np.ndarray,
+    area: np.ndarray,
+    bbox_x: np.ndarray,
+    bbox_y: np.ndarray,
+    height: np.ndarray,
+    overhang_area: np.ndarray | float = 0.0,
+    **_: np.ndarray | float,
+) -> np.ndarray:
+    """``(n, len(SLA_FEATURES))`` from closed-form quantities (mm³, mm², mm), uniform layers
+    (mean section ``volume / height``; the support column under ``overhang_area`` taken at
+    half the height)."""
+    del area
+    v, bx, by, h = np.broadcast_arrays(
+        *(np.atleast_1d(np.asarray(q, dtype=np.float64)) for q in (volume, bbox_x, bbox_y, height))
+    )
+    lh = p.layer_height
+    part_layers = np.maximum(1.0, np.ceil(h / lh - 1e-9))
+    lift = math.ceil(p.elevation / lh - 1e-9) if p.supports else 0
+    layers = part_layers + lift
+    mean_area = v / (part_layers * lh)
+    slow = np.where(mean_area > p.slow_area, part_layers, 0.0)
+    fade = exposure_seconds(p.faded_layers, p) - p.faded_layers * p.exposure_time
+    over = np.broadcast_to(np.asarray(overhang_area, float), v.shape)
+    pad = (bx + 2 * p.pad_margin) * (by + 2 * p.pad_margin) if (p.pad and p.supports) else 0 * bx
+    cols = {
+        "exposure_s": layers * p.exposure_time + fade,
+        "fast_layers": layers - slow,
+        "slow_layers": slow,
+        "layers": layers,
+        "volume": v,
+        "support_mm3": over * h / 2 if p.supports else 0 * v,
+        "pad_mm2": pad,
+        "height": part_layers * lh,
+        "max_area": mean_area,
+        "mean_area": mean_area,
+        "overhang_mm2": over,
+        "footprint_mm2": bx * by,
+    }
+    return np.column_stack([np.broadcast_to(cols[n], v.shape) for n in SLA_FEATURES])

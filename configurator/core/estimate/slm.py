@@ -126,3 +126,54 @@ def slm_features(
     prof = layer_profile(vertices, faces, layer_height=p.layer_height, max_layers=max_layers)
     _, sup = overhang_support(vertices, faces)
     return slm_features_from_profile(prof, p, support_mm3=sup)
+
+
+def slm_analytic(
+    p: SlmParams,
+    *,
+    volume: np.ndarray,
+    area: np.ndarray,
+    bbox_x: np.ndarray,
+    bbox_y: np.ndarray,
+    height: np.ndarray,
+    side_area: np.ndarray | None = None,
+    overhang_area: np.ndarray | float = 0.0,
+    bodies: np.ndarray | float = 1.0,
+    **_: np.ndarray | float,
+) -> np.ndarray:
+    """``(n, len(SLM_FEATURES))`` from closed-form quantities (mm³, mm², mm), uniform layers:
+    ``Σ A_i = volume / layer``, ``Σ P_i = side_area / layer`` (``side_area`` defaults to
+    ``min(area, 2 (bbox_x + bbox_y) height)``), one loop per body and layer, the support
+    column under ``overhang_area`` at half the height."""
+    v, a, bx, by, h = np.broadcast_arrays(
+        *(
+            np.atleast_1d(np.asarray(q, dtype=np.float64))
+            for q in (volume, area, bbox_x, bbox_y, height)
+        )
+    )
+    lt = p.layer_height
+    side = (
+        np.minimum(a, 2 * (bx + by) * h)
+        if side_area is None
+        else np.broadcast_to(side_area, v.shape)
+    )
+    layers = np.maximum(1.0, np.ceil(h / lt - 1e-9))
+    area_sum = v / lt
+    per_sum = side / lt
+    hatch_area = np.clip(area_sum - p.hatch_inset * per_sum, 0.0, None)
+    over = np.broadcast_to(np.asarray(overhang_area, float), v.shape)
+    cols = {
+        "hatch_s": hatch_area / p.hatch_distance / p.hatch_speed,
+        "contour_s": per_sum * p.contours / p.contour_speed,
+        "jump_s": per_sum / (math.pi * p.hatch_distance) * 2 * p.hatch_distance / p.jump_speed,
+        "loop_jumps": np.broadcast_to(np.asarray(bodies, float), v.shape) * layers,
+        "hole_jump_s": 0 * v,
+        "recoat_s": layers * p.recoat_s,
+        "volume": v,
+        "support_mm3": over * h / 2,
+        "layers": layers,
+        "height": layers * lt,
+        "mean_area": area_sum / layers,
+        "thinness": per_sum * p.hatch_distance / np.clip(area_sum, 1e-12, None),
+    }
+    return np.column_stack([np.broadcast_to(cols[n], v.shape) for n in SLM_FEATURES])

@@ -8,9 +8,29 @@ sets and the fitting engine share.
 
 from __future__ import annotations
 
-from configurator.core.estimate.fdm import FDM_FEATURES, FDM_TERMS, FdmParams, fdm_features
-from configurator.core.estimate.sla import SLA_FEATURES, SLA_TERMS, SlaParams, sla_features
-from configurator.core.estimate.slm import SLM_FEATURES, SLM_TERMS, SlmParams, slm_features
+import numpy as np
+
+from configurator.core.estimate.fdm import (
+    FDM_FEATURES,
+    FDM_TERMS,
+    FdmParams,
+    fdm_analytic,
+    fdm_features,
+)
+from configurator.core.estimate.sla import (
+    SLA_FEATURES,
+    SLA_TERMS,
+    SlaParams,
+    sla_analytic,
+    sla_features,
+)
+from configurator.core.estimate.slm import (
+    SLM_FEATURES,
+    SLM_TERMS,
+    SlmParams,
+    slm_analytic,
+    slm_features,
+)
 from configurator.errors import EstimateError
 
 FDM, SLA, SLM = "FDM", "SLA", "SLM"
@@ -43,3 +63,13 @@ def technology_features(technology: str, vertices, faces, params) -> dict[str, f
     feature_names(tech)
     make = {FDM: fdm_features, SLA: sla_features, SLM: slm_features}[tech]
     return make(vertices, faces, params)
+
+
+def technology_analytic(technology: str, params, **quantities) -> np.ndarray:
+    """``(n, k)`` features of ``technology`` from closed-form quantities (the host-function
+    path: ``volume``, ``area``, ``bbox_x``, ``bbox_y``, ``height`` and the optional
+    ``side_area``, ``bottom_area``, ``overhang_area``, ``hull_volume``, ``bodies``)."""
+    tech = technology.upper()
+    feature_names(tech)
+    make = {FDM: fdm_analytic, SLA: sla_analytic, SLM: slm_analytic}[tech]
+    return make(params, **quantities)

@@ -1,0 +1,141 @@
+"""The estimate technologies registry: the one place a technology is added.
+
+:data:`TECHNOLOGIES` maps a technology (``FDM``, ``SLA``, ``SLM``) to its
+:class:`Technology`: how a material picks one of its committed profiles, the features of a
+mesh and the closed-form features of the host functions (pure, in
+:mod:`configurator.core.estimate`), the estimator it fits (engines) and its saved model
+(adapters). To add a technology: write its feature module in ``core/estimate`` (features,
+terms, params, closed form), list it in ``core/estimate/technologies.py``, give it
+profiles in ``adapters/profiles.py`` and a data-set runner in
+``scripts/make_slicer_dataset.py``, and register it here.
+
+Which profile estimates a material (:meth:`Technology.choose_profile`):
+* a material with its own profile uses it (PLA, PETG, ASA; the SLA resin);
+* another material of the technology uses the profile whose material density is nearest
+  (PEEK -> PETG; 316L -> the Ti-6Al-4V SLM process), grams scaled by the density ratio —
+  the time is the profile's (same process), the mass follows the material.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from configurator.adapters import model_store
+from configurator.adapters.profiles import profile_density, profile_names, profile_params
+from configurator.core.estimate.technologies import (
+    FDM,
+    SLA,
+    SLM,
+    feature_names,
+    n_terms,
+    technology_analytic,
+    technology_features,
+)
+from configurator.engines.fitting.model import EstimateModel, NaiveBaseline, PrintRegressor
+from configurator.errors import EstimateError
+
+
+@dataclass(frozen=True)
+class ProfileChoice:
+    """The profile estimating a material: ``profile``, ``method``, grams scale."""
+
+    profile: str
+    method: str  # "profile" | "stand-in"
+    grams_scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class Technology:
+    """One printing technology's estimator (see the module docstring).
+
+    ``default_profile`` is the profile a material of the technology uses when it has none
+    of its own and no density to match (SLA: supports + pad on).
+    """
+
+    name: str
+    default_profile: str | None = None
+
+    # ---------------------------------------------------------------- profiles
+    def profiles(self) -> list[str]:
+        """The committed profiles (one regressor each in the model)."""
+        return profile_names(self.name)
+
+    def params(self, profile: str) -> Any:
+        """The pure parameter object of a profile (layer height, speeds, ...)."""
+        return profile_params(self.name, profile)
+
+    def choose_profile(
+        self, model: EstimateModel, *, material: str, density: float
+    ) -> ProfileChoice:
+        """The profile of ``model`` estimating ``material`` (density g/cm³)."""
+        if not model.materials:
+            raise EstimateError(f"the {self.name} estimator has no trained profiles")
+        if material in model.materials:
+            return ProfileChoice(material, "profile")
+        default = self.default_profile if self.default_profile in model.materials else None
+        known = {m: model.densities.get(m) for m in model.materials if model.densities.get(m)}
+        if default is not None:
+            known = {default: known.get(default)} if known.get(default) else {}
+        if not known or not (density and density > 0):
+            return ProfileChoice(default or model.materials[0], "stand-in")
+        nearest = min(sorted(known), key=lambda m: abs(known[m] - density))
+        return ProfileChoice(nearest, "stand-in", float(density) / float(known[nearest]))
+
+    # ---------------------------------------------------------------- features
+    def features(self, mesh: Any, profile: str) -> np.ndarray:
+        """``(1, k)`` features of a mesh (trimesh, mm, print orientation) for ``profile``."""
+        row = technology_features(self.name, mesh.vertices, mesh.faces, self.params(profile))
+        return np.array([[row[n] for n in feature_names(self.name)]])
+
+    def analytic(self, profile: str, **quantities: Any) -> np.ndarray:
+        """``(n, k)`` features from the host functions' closed-form quantities."""
+        return technology_analytic(self.name, self.params(profile), **quantities)
+
+    # ---------------------------------------------------------------- fitting
+    def estimator(self, seed: int = 0) -> PrintRegressor:
+        """The estimator fitted per profile and target (physical terms first)."""
+        return PrintRegressor(n_terms=n_terms(self.name), random_state=seed)
+
+    def baseline(self) -> NaiveBaseline:
+        """``volume / flow + layers × overhead`` on this technology's columns."""
+        names = feature_names(self.name)
+        return NaiveBaseline(volume_index=names.index("volume"), layers_index=names.index("layers"))
+
+    def densities(self) -> dict[str, float]:
+        """Material density of every profile, g/cm³."""
+        return {p: profile_density(self.name, p) for p in self.profiles()}
+
+    def layer_height(self) -> float:
+        return float(self.params(self.profiles()[0]).layer_height)
+
+    # ---------------------------------------------------------------- models
+    def has_model(self, directory: str | Path) -> bool:
+        return model_store.has_model(directory, self.name)
+
+    def model_sha(self, directory: str | Path) -> str:
+        """The sha256 of the saved model in ``directory``."""
+        sha = model_store.read_metadata(directory, self.name).get("model_sha256")
+        if not isinstance(sha, str) or len(sha) < 16:
+            raise EstimateError(f"the {self.name} model in {directory} has no model_sha256")
+        return sha
+
+
+TECHNOLOGIES: dict[str, Technology] = {
+    FDM: Technology(FDM),
+    SLA: Technology(SLA, default_profile="Resin"),
+    SLM: Technology(SLM),
+}
+
+
+def technology(name: str) -> Technology:
+    """The registered :class:`Technology` (EstimateError naming the known ones)."""
+    try:
+        return TECHNOLOGIES[str(name).upper()]
+    except KeyError:
+        raise EstimateError(
+            f"no estimator for technology {name!r}; registered: {', '.join(TECHNOLOGIES)}"
+        ) from None
