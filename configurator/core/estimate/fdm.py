@@ -10,12 +10,19 @@ per layer ``i`` (area ``A_i`` mm², contour length ``P_i`` mm, ``islands_i``, ``
 * solid (skin) area: the part of the section not covered by every layer within
   ``bottom_solid_layers`` below and ``top_solid_layers`` above — from the area differences,
   ``A_i - min(A_{i-b}, ..., A_{i+t})`` (outside the part counts as 0, so the first and last
-  layers are solid), capped by the interior;
-* sparse infill area = interior - solid; bridges ``max(0, A_i - A_{i-1})`` above layer 0;
+  layers are solid), or, where larger, the upward / downward faces' projected area within
+  that many layers (sloped shells whose sections are not nested), capped by the interior;
+* sparse infill area = interior - solid;
+* infill lines are as long as the section's mean chord ``π A_i / P_i`` (Cauchy's formula):
+  a line of length ``L`` at speed ``v`` with acceleration ``a`` takes ``L/v + v/a`` (or
+  ``2 √(L/a)`` when too short to reach ``v``); the extra over ``L/v`` is ``accel_s``, with
+  a deceleration + acceleration (``2 v / a``) at every wall corner (:data:`CORNER_DEG`);
 * a per-layer time at the profile's speeds (walls at perimeter/external speed, solid and
   sparse infill at their speeds over the extrusion width, first layer at first-layer
-  speed, a travel and retraction per loop) and the cooling slowdown
-  ``max(0, slowdown_below_layer_time - t_i)`` (PrusaSlicer slows short layers down).
+  speed, a travel and retraction per loop, the acceleration time) and the cooling
+  slowdown ``max(0, slowdown_below_layer_time - t_i)`` (PrusaSlicer slows short layers);
+* from the faces: the downward area above the bed (overhangs and bridges, printed slower
+  and with more material), and the skirt ``2 (x + y)`` around the part.
 
 :data:`FDM_TERMS` are additive path quantities (the learned prior's inputs, all ≥ 0);
 :data:`FDM_FEATURES` adds shape descriptors for the learned correction. The features
@@ -30,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from configurator.core.estimate.features import overhang_support
 from configurator.core.estimate.layers import DEFAULT_MAX_LAYERS, LayerProfile, layer_profile
 from configurator.errors import EstimateError
 
@@ -39,9 +47,12 @@ FDM_TERMS: tuple[str, ...] = (
     "solid_mm2",  # Σ solid (skin) area, mm²
     "sparse_mm2",  # Σ sparse-infill area, mm²
     "first_layer_mm2",  # first layer's area, mm²
-    "bridge_mm2",  # Σ unsupported area above layer 0, mm²
+    "overhang_mm2",  # downward faces above the bed, projected, mm²
+    "skirt_mm",  # skirt loop around the part, mm
     "loops",  # Σ contour loops (travel + retraction + seam each)
+    "corners",  # Σ wall corners
     "layers",  # layer count (layer changes)
+    "accel_s",  # Σ acceleration time over infill lines and wall corners, s
     "slowdown_s",  # Σ cooling slowdown, s
 )
 FDM_FEATURES: tuple[str, ...] = FDM_TERMS + (
@@ -51,6 +62,7 @@ FDM_FEATURES: tuple[str, ...] = FDM_TERMS + (
     "islands",  # Σ separate regions
     "mean_area",  # mean section area, mm²
     "wall_share",  # Σ band / Σ area: 1 for thin-walled parts, ~0 for blocks
+    "mean_chord",  # area-weighted mean chord of the sections, mm
 )
 
 
@@ -71,6 +83,7 @@ class FdmParams:
     first_layer_speed: float = 20.0
     travel_s_per_loop: float = 0.5
     slowdown_below_layer_time: float = 15.0
+    acceleration: float = 1250.0
 
     @classmethod
     def from_settings(cls, conf: Mapping[str, str]) -> FdmParams:
@@ -97,6 +110,7 @@ class FdmParams:
             solid_infill_speed=num("solid_infill_speed", d.solid_infill_speed),
             first_layer_speed=num("first_layer_speed", d.first_layer_speed),
             slowdown_below_layer_time=num("slowdown_below_layer_time", 0.0),
+            acceleration=num("machine_max_acceleration_extruding", d.acceleration),
         )
 
 
@@ -107,8 +121,63 @@ def _window_min(area: np.ndarray, below: int, above: int) -> np.ndarray:
     return win.min(axis=1)
 
 
-def fdm_layer_terms(prof: LayerProfile, p: FdmParams) -> dict[str, np.ndarray]:
-    """Per-sampled-layer quantities (see the module docstring), each ``(len(prof.z),)``."""
+def line_seconds(length: np.ndarray, speed: np.ndarray | float, accel: float) -> np.ndarray:
+    """Time of one line of ``length`` mm at top ``speed`` mm/s with ``accel`` mm/s²
+    (trapezoidal profile from rest to rest; triangular when too short)."""
+    length = np.asarray(length, dtype=np.float64)
+    v = np.broadcast_to(np.asarray(speed, dtype=np.float64), length.shape)
+    full = length >= v * v / accel
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(
+            full, length / v + v / accel, 2.0 * np.sqrt(np.clip(length, 0, None) / accel)
+        )
+
+
+def _infill_seconds(area: np.ndarray, chord: np.ndarray, speed, p: FdmParams) -> tuple:
+    """``(time at speed, extra time for acceleration)`` of filling ``area`` mm² with lines
+    one extrusion width apart and ``chord`` mm long."""
+    path = area / p.width
+    plain = path / speed
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lines = np.where(chord > 0, path / np.clip(chord, 1e-9, None), 0.0)
+    accel = np.clip(lines * line_seconds(chord, speed, p.acceleration) - plain, 0.0, None)
+    return plain, accel
+
+
+def face_skins(vertices: np.ndarray, faces: np.ndarray, prof: LayerProfile, p: FdmParams):
+    """``(len(prof.z),)`` skin area each sampled layer needs under the part's upward faces
+    (within ``top_solid_layers`` below them) and over its downward faces (within
+    ``bottom_solid_layers`` above them): projected face areas binned by layer, mm². Unlike
+    area differences this also sees skins of sloped, non-nested sections (domes, shells)."""
+    v = np.asarray(vertices, dtype=np.float64)
+    tri = v[np.asarray(faces, dtype=np.int64)]
+    cz = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])[:, 2] * 0.5
+    if (
+        float(
+            np.einsum(
+                "ij,ij->i", tri[:, 0], np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+            ).sum()
+        )
+        < 0
+    ):
+        cz = -cz
+    z = tri[:, :, 2].mean(axis=1) - tri[:, :, 2].min()
+    idx = np.clip((z / p.layer_height).astype(np.int64), 0, prof.layers - 1)
+    up = np.bincount(idx, weights=np.clip(cz, 0, None), minlength=prof.layers)
+    down = np.bincount(idx, weights=np.clip(-cz, 0, None), minlength=prof.layers)
+    # a top face at layer j needs skin on layers j-t+1..j; a bottom face on j..j+b-1
+    t, b = p.top_solid_layers, p.bottom_solid_layers
+    up_c = np.convolve(up, np.ones(t))[t - 1 :][: prof.layers]
+    down_c = np.convolve(down, np.ones(b))[: prof.layers]
+    sampled = np.arange(0, prof.layers, prof.stride)[: len(prof.z)]
+    return (up_c + down_c)[sampled]
+
+
+def fdm_layer_terms(
+    prof: LayerProfile, p: FdmParams, skins: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Per-sampled-layer quantities (see the module docstring), each ``(len(prof.z),)``;
+    ``skins`` the face-based skin areas (:func:`face_skins`) when known."""
     a, per = prof.area, prof.perimeter
     s = prof.stride
     below = math.ceil(p.bottom_solid_layers / s)
@@ -117,23 +186,26 @@ def fdm_layer_terms(prof: LayerProfile, p: FdmParams) -> dict[str, np.ndarray]:
     inner = np.minimum((p.perimeters - 1) * per, np.clip(a / p.width - per, 0.0, None))
     band = np.minimum(a, p.perimeters * p.width * per)
     interior = a - band
-    solid = np.minimum(interior, np.clip(a - _window_min(a, below, above), 0.0, None))
+    diff = np.clip(a - _window_min(a, below, above), 0.0, None)
+    solid = np.minimum(interior, diff if skins is None else np.maximum(diff, skins))
     sparse = interior - solid
-    bridge = np.clip(np.diff(a, prepend=a[:1]), 0.0, None)
     loops = prof.islands + prof.holes
     first = np.zeros_like(a)
     first[0] = 1.0
-    speed = np.where(first > 0, p.first_layer_speed, 1.0)
-    t = (
-        np.where(
-            first > 0,
-            (outer + inner) / speed,
-            outer / p.external_perimeter_speed + inner / p.perimeter_speed,
-        )
-        + np.where(first > 0, solid / p.width / speed, solid / p.width / p.solid_infill_speed)
-        + sparse * p.fill_density / p.width / np.where(first > 0, speed, p.infill_speed)
-        + loops * p.travel_s_per_loop
+    with np.errstate(invalid="ignore", divide="ignore"):
+        chord = np.where(per > 0, np.pi * np.clip(interior, 0, None) / np.clip(per, 1e-9, None), 0)
+    v_solid = np.where(first > 0, p.first_layer_speed, p.solid_infill_speed)
+    v_sparse = np.where(first > 0, p.first_layer_speed, p.infill_speed)
+    solid_t, solid_acc = _infill_seconds(solid, chord, v_solid, p)
+    sparse_t, sparse_acc = _infill_seconds(sparse * p.fill_density, chord, v_sparse, p)
+    corner_acc = prof.corners * p.perimeters * 2.0 * p.perimeter_speed / p.acceleration
+    accel = solid_acc + sparse_acc + corner_acc
+    walls = np.where(
+        first > 0,
+        (outer + inner) / p.first_layer_speed,
+        outer / p.external_perimeter_speed + inner / p.perimeter_speed,
     )
+    t = walls + solid_t + sparse_t + accel + loops * p.travel_s_per_loop
     slow = np.clip(p.slowdown_below_layer_time - t, 0.0, None)
     return {
         "outer": outer,
@@ -141,32 +213,42 @@ def fdm_layer_terms(prof: LayerProfile, p: FdmParams) -> dict[str, np.ndarray]:
         "band": band,
         "solid": solid,
         "sparse": sparse,
-        "bridge": bridge,
         "loops": loops,
         "time": t,
         "slow": slow,
+        "accel": accel,
+        "chord": chord,
     }
 
 
-def fdm_features_from_profile(prof: LayerProfile, p: FdmParams) -> dict[str, float]:
-    """One row of :data:`FDM_FEATURES` from a layer profile at ``p.layer_height``."""
+def fdm_features_from_profile(
+    prof: LayerProfile,
+    p: FdmParams,
+    *,
+    overhang_mm2: float = 0.0,
+    skirt_mm: float = 0.0,
+    skins: np.ndarray | None = None,
+) -> dict[str, float]:
+    """One row of :data:`FDM_FEATURES` from a layer profile at ``p.layer_height`` (plus the
+    face-based overhang area and the skirt length)."""
     if not math.isclose(prof.layer_height, p.layer_height):
         raise EstimateError("the layer profile was not cut at the profile's layer height")
-    q = fdm_layer_terms(prof, p)
+    q = fdm_layer_terms(prof, p, skins)
     total = prof.total
     vol = total(prof.area) * p.layer_height
     area_sum = max(total(prof.area), 1e-12)
-    bridge = q["bridge"].copy()
-    bridge[0] = 0.0
     return {
         "outer_wall_mm": total(q["outer"]),
         "inner_wall_mm": total(q["inner"]),
         "solid_mm2": total(q["solid"]),
         "sparse_mm2": total(q["sparse"]),
         "first_layer_mm2": float(prof.area[0]) if len(prof.area) else 0.0,
-        "bridge_mm2": total(bridge),
+        "overhang_mm2": overhang_mm2,
+        "skirt_mm": skirt_mm,
         "loops": total(q["loops"]),
+        "corners": total(prof.corners),
         "layers": float(prof.layers),
+        "accel_s": total(q["accel"]),
         "slowdown_s": total(q["slow"]),
         "path_s": total(q["time"]),
         "volume": vol,
@@ -174,6 +256,7 @@ def fdm_features_from_profile(prof: LayerProfile, p: FdmParams) -> dict[str, flo
         "islands": total(prof.islands),
         "mean_area": area_sum / prof.layers,
         "wall_share": total(q["band"]) / area_sum,
+        "mean_chord": total(q["chord"] * prof.area) / area_sum,
     }
 
 
@@ -182,7 +265,15 @@ def fdm_features(
 ) -> dict[str, float]:
     """:data:`FDM_FEATURES` of a mesh (``vertices`` (V, 3) mm, ``faces`` (F, 3), +z up)."""
     prof = layer_profile(vertices, faces, layer_height=p.layer_height, max_layers=max_layers)
-    return fdm_features_from_profile(prof, p)
+    down, _ = overhang_support(vertices, faces, angle_deg=0.0)
+    ext = np.ptp(np.asarray(vertices, dtype=np.float64), axis=0)
+    return fdm_features_from_profile(
+        prof,
+        p,
+        overhang_mm2=down,
+        skirt_mm=2.0 * float(ext[0] + ext[1]),
+        skins=face_skins(vertices, faces, prof, p),
+    )
 
 
 def fdm_analytic(
@@ -204,8 +295,10 @@ def fdm_analytic(
     part with uniform layers (``Σ P_i = side_area / layer``, ``Σ A_i = volume / layer``,
     skins ``top/bottom_solid_layers ×`` the horizontal area, one loop per body and layer).
     ``side_area`` defaults to ``min(area, 2 (bbox_x + bbox_y) height)``, ``bottom_area`` to
-    half the horizontal area; ``hull_volume`` is not used."""
-    del hull_volume
+    half the horizontal area; the overhang is the downward area not on the bed
+    (``overhang_area`` is already part of it); four corners per loop; ``hull_volume`` is not
+    used."""
+    del hull_volume, overhang_area
     v, a, bx, by, h = (
         np.atleast_1d(np.asarray(q, dtype=np.float64))
         for q in (volume, area, bbox_x, bbox_y, height)
@@ -231,13 +324,21 @@ def fdm_analytic(
         interior, (p.top_solid_layers * horiz + p.bottom_solid_layers * bottom) * share
     )
     sparse = interior - solid
-    bridge = np.clip(horiz - bottom, 0.0, None) + np.broadcast_to(overhang_area, v.shape)
+    over = np.clip(horiz - bottom, 0.0, None)
     loops = np.broadcast_to(np.asarray(bodies, float), v.shape) * layers
+    corners = 4.0 * loops  # rectangular outlines
+    with np.errstate(invalid="ignore", divide="ignore"):
+        chord = np.where(per > 0, np.pi * interior / np.clip(per, 1e-9, None), 0.0)
+    solid_t, solid_acc = _infill_seconds(solid, chord, p.solid_infill_speed, p)
+    sparse_t, sparse_acc = _infill_seconds(sparse * p.fill_density, chord, p.infill_speed, p)
+    corner_acc = corners * p.perimeters * 2 * p.perimeter_speed / p.acceleration
+    accel = solid_acc + sparse_acc + corner_acc
     path = (
         outer / p.external_perimeter_speed
         + inner / p.perimeter_speed
-        + solid / w / p.solid_infill_speed
-        + sparse * p.fill_density / w / p.infill_speed
+        + solid_t
+        + sparse_t
+        + accel
         + loops * p.travel_s_per_loop
     )
     slow = layers * np.clip(p.slowdown_below_layer_time - path / layers, 0.0, None)
@@ -247,9 +348,12 @@ def fdm_analytic(
         "solid_mm2": solid,
         "sparse_mm2": sparse,
         "first_layer_mm2": bottom,
-        "bridge_mm2": bridge,
+        "overhang_mm2": over,
+        "skirt_mm": 2 * (bx + by),
         "loops": loops,
+        "corners": corners,
         "layers": layers,
+        "accel_s": accel,
         "slowdown_s": slow,
         "path_s": path,
         "volume": v,
@@ -257,5 +361,6 @@ def fdm_analytic(
         "islands": loops,
         "mean_area": area_sum / layers,
         "wall_share": band / np.clip(area_sum, 1e-12, None),
+        "mean_chord": chord,
     }
     return np.column_stack([np.broadcast_to(cols[n], v.shape) for n in FDM_FEATURES])

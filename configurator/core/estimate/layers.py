@@ -11,6 +11,8 @@ above the mesh's lowest point, exactly as a slicer does, and returns per-layer:
 ``islands``    count of outer loops (separate regions printed one after another)
 ``holes``      count of hole loops
 ``hole_area``  mm², the area enclosed by hole loops
+``corners``    count of contour vertices turning by more than :data:`CORNER_DEG` (where a
+               printhead or a laser slows down)
 
 Everything runs in one numpy pass over (face × plane) pairs: a face spanning ``k`` planes
 yields ``k`` segments, oriented so the material lies on their left (outer loops
@@ -34,6 +36,8 @@ from configurator.errors import EstimateError
 
 #: layers sliced at most per part; taller parts are sampled (the sums scale by the stride)
 DEFAULT_MAX_LAYERS = 200
+#: a contour vertex turning by more than this many degrees counts as a corner
+CORNER_DEG = 30.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class LayerProfile:
     islands: np.ndarray
     holes: np.ndarray
     hole_area: np.ndarray
+    corners: np.ndarray
 
     def total(self, per_layer: np.ndarray) -> float:
         """Σ over all layers of a per-sampled-layer quantity (× stride when sampled)."""
@@ -127,7 +132,9 @@ def layer_profile(
     total = int(count.sum())
     zeros = np.zeros(n_planes)
     if total == 0:
-        return LayerProfile(lh, layers, stride, planes - z0, zeros, zeros, zeros, zeros, zeros)
+        return LayerProfile(
+            lh, layers, stride, planes - z0, zeros, zeros, zeros, zeros, zeros, zeros
+        )
 
     face = np.repeat(np.arange(len(f)), count)
     offs = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
@@ -168,6 +175,13 @@ def layer_profile(
     nxt = by_start[pos]
     nxt = np.where(start[nxt] == end, nxt, np.arange(total))  # open mesh: a loose end
     seg_loop = _cycle_labels(nxt)
+    d2 = q2 - p2
+    dn = d2[nxt]
+    norm = np.hypot(d2[:, 0], d2[:, 1]) * np.hypot(dn[:, 0], dn[:, 1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos_turn = np.where(norm > 0, (d2 * dn).sum(axis=1) / norm, 1.0)
+    sharp = (cos_turn < np.cos(np.radians(CORNER_DEG))) & (nxt != np.arange(total))
+    corners = np.bincount(plane[sharp], minlength=n_planes).astype(np.float64)
     loops, loop_of_seg = np.unique(seg_loop, return_inverse=True)
     loop_area = np.bincount(loop_of_seg, weights=shoelace, minlength=len(loops))
     loop_plane = np.zeros(len(loops), dtype=np.int64)
@@ -187,6 +201,7 @@ def layer_profile(
         islands=islands.astype(np.float64),
         holes=holes.astype(np.float64),
         hole_area=hole_area,
+        corners=corners,
     )
 
 

@@ -24,7 +24,7 @@ def test_fdm_box_by_hand() -> None:
     assert f["inner_wall_mm"] == pytest.approx(5000)
     # 4 bottom + 5 top layers solid, the rest sparse
     assert f["solid_mm2"] == pytest.approx(9 * 510) and f["sparse_mm2"] == pytest.approx(41 * 510)
-    assert f["first_layer_mm2"] == pytest.approx(600) and f["bridge_mm2"] == 0
+    assert f["first_layer_mm2"] == pytest.approx(600) and f["overhang_mm2"] == 0
     assert f["loops"] == 50 and f["volume"] == pytest.approx(6000)
     # a middle layer: 100/25 + 100/45 + 510 x 0.15 / 0.45 / 80 + 0.5 s < 15 s: slowed down
     assert f["slowdown_s"] > 0 and f["wall_share"] == pytest.approx(90 / 600)
@@ -56,7 +56,9 @@ def test_fdm_closed_form_matches_the_mesh_on_a_prism() -> None:
         "solid_mm2",
         "sparse_mm2",
         "first_layer_mm2",
-        "bridge_mm2",
+        "overhang_mm2",
+        "corners",
+        "skirt_mm",
         "loops",
         "layers",
         "volume",
