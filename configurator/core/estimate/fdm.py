@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from configurator.core.estimate.features import overhang_support
+from configurator.core.estimate.features import mesh_volume, overhang_support
 from configurator.core.estimate.layers import DEFAULT_MAX_LAYERS, LayerProfile, layer_profile
 from configurator.errors import EstimateError
 
@@ -267,13 +267,15 @@ def fdm_features(
     prof = layer_profile(vertices, faces, layer_height=p.layer_height, max_layers=max_layers)
     down, _ = overhang_support(vertices, faces, angle_deg=0.0)
     ext = np.ptp(np.asarray(vertices, dtype=np.float64), axis=0)
-    return fdm_features_from_profile(
+    row = fdm_features_from_profile(
         prof,
         p,
         overhang_mm2=down,
         skirt_mm=2.0 * float(ext[0] + ext[1]),
         skins=face_skins(vertices, faces, prof, p),
     )
+    row["volume"] = mesh_volume(vertices, faces)  # exact, not the sampled sections
+    return row
 
 
 def fdm_analytic(

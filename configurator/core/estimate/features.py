@@ -240,3 +240,11 @@ def overhang_support(
     steep = (nz < -math.cos(math.radians(angle_deg))) & (tri[:, :, 2].max(axis=1) > z0 + tol)
     proj = 0.5 * np.abs(cross[:, 2])
     return float(proj[steep].sum()), float((proj[steep] * zc[steep]).sum())
+
+
+def mesh_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
+    """Enclosed volume, mm³ (signed tetrahedra, orientation-independent): exact, where a sum
+    of sampled layer sections is not."""
+    tri = np.asarray(vertices, dtype=np.float64)[np.asarray(faces, dtype=np.int64)]
+    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    return abs(float(np.einsum("ij,ij->i", tri[:, 0], cross).sum()) / 6.0)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from configurator.core.estimate.features import overhang_support
+from configurator.core.estimate.features import mesh_volume, overhang_support
 from configurator.core.estimate.layers import DEFAULT_MAX_LAYERS, LayerProfile, layer_profile
 from configurator.errors import EstimateError
 
@@ -149,9 +149,11 @@ def sla_features(
     prof = layer_profile(vertices, faces, layer_height=p.layer_height, max_layers=max_layers)
     over, sup = overhang_support(vertices, faces)
     ext = np.ptp(np.asarray(vertices, dtype=np.float64), axis=0)
-    return sla_features_from_profile(
+    row = sla_features_from_profile(
         prof, p, overhang_mm2=over, support_mm3=sup, footprint=(float(ext[0]), float(ext[1]))
     )
+    row["volume"] = mesh_volume(vertices, faces)  # exact, not the sampled sections
+    return row
 
 
 def sla_analytic(

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from configurator.core.estimate.features import overhang_support
+from configurator.core.estimate.features import mesh_volume, overhang_support
 from configurator.core.estimate.layers import DEFAULT_MAX_LAYERS, LayerProfile, layer_profile
 from configurator.errors import EstimateError
 
@@ -125,7 +125,9 @@ def slm_features(
     """:data:`SLM_FEATURES` of a mesh (``vertices`` (V, 3) mm, ``faces`` (F, 3), +z up)."""
     prof = layer_profile(vertices, faces, layer_height=p.layer_height, max_layers=max_layers)
     _, sup = overhang_support(vertices, faces)
-    return slm_features_from_profile(prof, p, support_mm3=sup)
+    row = slm_features_from_profile(prof, p, support_mm3=sup)
+    row["volume"] = mesh_volume(vertices, faces)  # exact, not the sampled sections
+    return row
 
 
 def slm_analytic(

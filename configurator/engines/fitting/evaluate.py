@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import GroupKFold
 
-from configurator.engines.fitting.model import TARGETS, NaiveBaseline
+from configurator.engines.fitting.model import TARGETS, NaiveBaseline, for_target
 from configurator.errors import EstimateError
 
 
@@ -97,14 +97,15 @@ def evaluate_families(
     families: np.ndarray,
     profiles: np.ndarray,
     parts: np.ndarray,
-    estimator: BaseEstimator,
+    estimator: BaseEstimator | Mapping[str, BaseEstimator],
     baseline: BaseEstimator | None = None,
 ) -> dict[str, Any]:
     """The held-out report: ``{target: {"model": {...}, "baseline": {...}, "ratio"}}``.
 
     ``X`` (n, k) features, ``targets`` {"seconds": (n,), "grams": (n,)}, ``families`` (n,)
     shape families (the folds), ``profiles`` (n,) profile names (one model each),
-    ``parts`` (n,) part labels (to name the worst part).
+    ``parts`` (n,) part labels (to name the worst part); ``estimator`` one for both targets
+    or one per target.
     """
     families = np.asarray(families)
     profiles = np.asarray(profiles)
@@ -115,12 +116,12 @@ def evaluate_families(
         "split": "leave one shape family out",
         "rows": int(len(X)),
         "families": sorted(set(families.tolist())),
-        "estimator": repr(estimator),
+        "estimator": {t: repr(for_target(estimator, t)) for t in TARGETS},
         "baseline": repr(base),
     }
     for t in TARGETS:
         y = np.asarray(targets[t], dtype=np.float64)
-        model = out_of_fold(estimator, X, y, materials=profiles, splits=splits)
+        model = out_of_fold(for_target(estimator, t), X, y, materials=profiles, splits=splits)
         naive = out_of_fold(base, X, y, materials=profiles, splits=splits)
         m = summary(y, model, families=families, parts=parts)
         b = summary(y, naive, families=families, parts=parts)

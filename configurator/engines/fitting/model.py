@@ -22,7 +22,7 @@ the two constants fitted (non-negative, relative least squares) on the training 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,6 +61,7 @@ class PrintRegressor(RegressorMixin, BaseEstimator):
     ----------
     n_terms : int or None — how many leading columns are additive physical terms (None:
         all of them).
+    terms : tuple of int or None — the term columns by index instead (overrides n_terms).
     n_estimators, learning_rate, max_depth, min_samples_leaf, subsample :
         the correction's :class:`~sklearn.ensemble.GradientBoostingRegressor`;
         ``n_estimators=0`` keeps the prior alone.
@@ -74,6 +75,7 @@ class PrintRegressor(RegressorMixin, BaseEstimator):
         self,
         *,
         n_terms: int | None = None,
+        terms: tuple[int, ...] | None = None,
         n_estimators: int = 200,
         learning_rate: float = 0.05,
         max_depth: int = 2,
@@ -82,6 +84,7 @@ class PrintRegressor(RegressorMixin, BaseEstimator):
         random_state: int = 0,
     ):
         self.n_terms = n_terms
+        self.terms = terms
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -95,6 +98,11 @@ class PrintRegressor(RegressorMixin, BaseEstimator):
         return tags
 
     def _terms(self, X: np.ndarray) -> np.ndarray:
+        if self.terms is not None:
+            idx = [int(i) for i in self.terms]
+            if not idx or min(idx) < 0 or max(idx) >= X.shape[1]:
+                raise ValueError(f"terms must index the {X.shape[1]} columns, got {self.terms}")
+            return np.clip(X[:, idx], 0.0, None)
         k = X.shape[1] if self.n_terms is None else int(self.n_terms)
         if not 1 <= k <= X.shape[1]:
             raise ValueError(f"n_terms must be between 1 and {X.shape[1]}, got {self.n_terms}")
@@ -234,6 +242,18 @@ class EstimateModel:
         return regs["seconds"].predict(X), regs["grams"].predict(X)
 
 
+def for_target(
+    estimator: BaseEstimator | Mapping[str, BaseEstimator], target: str
+) -> BaseEstimator:
+    """``estimator`` itself, or its entry for ``target`` when it is a mapping."""
+    if isinstance(estimator, Mapping):
+        try:
+            return estimator[target]
+        except KeyError:
+            raise EstimateError(f"no estimator for target {target!r}") from None
+    return estimator
+
+
 def fit_estimate_model(
     X: np.ndarray,
     targets: dict[str, np.ndarray],
@@ -241,12 +261,12 @@ def fit_estimate_model(
     *,
     technology: str,
     feature_names: Sequence[str],
-    estimator: BaseEstimator,
+    estimator: BaseEstimator | Mapping[str, BaseEstimator],
     layer_height: float,
     densities: dict[str, float] | None = None,
     sample_weight: np.ndarray | None = None,
 ) -> EstimateModel:
-    """Fit a clone of ``estimator`` per profile × target.
+    """Fit a clone of ``estimator`` (or ``estimator[target]``) per profile × target.
 
     ``X`` (n, k) features, ``targets`` {"seconds": (n,), "grams": (n,)}, ``profiles`` (n,)
     labels, optional ``sample_weight`` (n,).
@@ -259,7 +279,9 @@ def fit_estimate_model(
             raise EstimateError(f"profile {prof!r} has {int(rows.sum())} rows; need at least 10")
         w = None if sample_weight is None else np.asarray(sample_weight)[rows]
         regs[prof] = {
-            t: clone(estimator).fit(X[rows], np.asarray(targets[t])[rows], sample_weight=w)
+            t: clone(for_target(estimator, t)).fit(
+                X[rows], np.asarray(targets[t])[rows], sample_weight=w
+            )
             for t in TARGETS
         }
     return EstimateModel(

@@ -96,9 +96,15 @@ class Technology:
         return technology_analytic(self.name, self.params(profile), **quantities)
 
     # ---------------------------------------------------------------- fitting
-    def estimator(self, seed: int = 0) -> PrintRegressor:
-        """The estimator fitted per profile and target (physical terms first)."""
-        return PrintRegressor(n_terms=n_terms(self.name), random_state=seed)
+    def estimator(self, seed: int = 0) -> dict[str, PrintRegressor]:
+        """The estimators fitted per profile, by target (physical terms first). SLM grams
+        are the part's metal, ``volume × density`` exactly: the prior alone, no correction."""
+        k = n_terms(self.name)
+        grams = PrintRegressor(n_terms=k, random_state=seed)
+        if self.name == SLM:
+            volume = (feature_names(self.name).index("volume"),)
+            grams = PrintRegressor(terms=volume, n_estimators=0, random_state=seed)
+        return {"seconds": PrintRegressor(n_terms=k, random_state=seed), "grams": grams}
 
     def baseline(self) -> NaiveBaseline:
         """``volume / flow + layers × overhead`` on this technology's columns."""
