@@ -214,6 +214,9 @@ class EstimateModel:
     ``regressors[profile][target]`` with target in :data:`TARGETS`; ``feature_names`` the
     columns ``X`` must have; ``layer_height`` (mm) the profile's; ``densities`` (g/cm³) the
     profiles' material densities (grams for another material scale by the ratio).
+    ``closed_form[profile][target]``: the same estimator fitted on the *closed-form*
+    features of the same rows (what the host functions can compute without a mesh), so
+    the optimizer's objectives are as faithful to the ground truth as their inputs allow.
     """
 
     layer_height: float
@@ -221,6 +224,7 @@ class EstimateModel:
     densities: dict[str, float] = field(default_factory=dict)
     technology: str = "FDM"
     feature_names: tuple[str, ...] = ()
+    closed_form: dict[str, dict[str, BaseEstimator]] = field(default_factory=dict)
 
     @property
     def materials(self) -> tuple[str, ...]:
@@ -239,6 +243,17 @@ class EstimateModel:
         if not np.isfinite(X).all():
             raise EstimateError("features must be finite")
         regs = self.regressors[profile]
+        return regs["seconds"].predict(X), regs["grams"].predict(X)
+
+    def predict_closed_form(self, profile: str, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(seconds (n,), grams (n,))`` from closed-form features ``X`` (n, k) (the
+        host-function path); the mesh regressors when no closed-form ones were fitted."""
+        if profile not in self.closed_form:
+            return self.predict(profile, X)
+        X = np.asarray(X, dtype=np.float64).reshape(-1, len(self.feature_names))
+        if not np.isfinite(X).all():
+            raise EstimateError("features must be finite")
+        regs = self.closed_form[profile]
         return regs["seconds"].predict(X), regs["grams"].predict(X)
 
 
@@ -265,26 +280,33 @@ def fit_estimate_model(
     layer_height: float,
     densities: dict[str, float] | None = None,
     sample_weight: np.ndarray | None = None,
+    X_closed: np.ndarray | None = None,
 ) -> EstimateModel:
     """Fit a clone of ``estimator`` (or ``estimator[target]``) per profile × target.
 
     ``X`` (n, k) features, ``targets`` {"seconds": (n,), "grams": (n,)}, ``profiles`` (n,)
-    labels, optional ``sample_weight`` (n,).
+    labels, optional ``sample_weight`` (n,); ``X_closed`` (n, k) the rows' closed-form
+    features, fitted the same way into :attr:`EstimateModel.closed_form`.
     """
     profiles = np.asarray(profiles)
     regs: dict[str, dict[str, BaseEstimator]] = {}
+    closed: dict[str, dict[str, BaseEstimator]] = {}
     for prof in sorted(set(profiles.tolist())):
         rows = profiles == prof
         if rows.sum() < 10:
             raise EstimateError(f"profile {prof!r} has {int(rows.sum())} rows; need at least 10")
         w = None if sample_weight is None else np.asarray(sample_weight)[rows]
-        regs[prof] = {
-            t: clone(for_target(estimator, t)).fit(
-                X[rows], np.asarray(targets[t])[rows], sample_weight=w
-            )
-            for t in TARGETS
-        }
+        for out, data in ((regs, X), (closed, X_closed)):
+            if data is None:
+                continue
+            out[prof] = {
+                t: clone(for_target(estimator, t)).fit(
+                    data[rows], np.asarray(targets[t])[rows], sample_weight=w
+                )
+                for t in TARGETS
+            }
     return EstimateModel(
+        closed_form=closed,
         layer_height=float(layer_height),
         regressors=regs,
         densities=dict(densities or {}),

@@ -94,6 +94,16 @@ def render_report(report: dict[str, Any]) -> str:
             f"{_pct(r['baseline']['mape']):>16}{r['ratio']:>15.1f}x   "
             f"{m['worst_part']} {_pct(m['max_ape'])}"
         )
+    host = report.get("closed_form")
+    if host:
+        lines.append(
+            "  host functions (closed-form features, no mesh): "
+            + ", ".join(
+                f"{t} {_pct(host[t]['mape'])} (worst {host[t]['worst_part']} "
+                f"{_pct(host[t]['max_ape'])})"
+                for t in ("seconds", "grams")
+            )
+        )
     for t in ("seconds", "grams"):
         fam = report[t]["model"]["by_family"]
         base = report[t]["baseline"]["by_family"]

@@ -222,7 +222,7 @@ class LearnedEstimator:
             height=height,
             **optional,
         )
-        seconds, grams = model.predict(choice.profile, X)
+        seconds, grams = model.predict_closed_form(choice.profile, X)
         return seconds, grams * choice.grams_scale
 
 

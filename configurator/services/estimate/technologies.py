@@ -26,6 +26,7 @@ import numpy as np
 
 from configurator.adapters import model_store
 from configurator.adapters.profiles import profile_density, profile_names, profile_params
+from configurator.core.estimate.features import FEATURE_NAMES
 from configurator.core.estimate.technologies import (
     FDM,
     SLA,
@@ -37,6 +38,20 @@ from configurator.core.estimate.technologies import (
 )
 from configurator.engines.fitting.model import EstimateModel, NaiveBaseline, PrintRegressor
 from configurator.errors import EstimateError
+
+#: the host functions' quantities, in the shape descriptors' names
+HOST_QUANTITIES = (
+    "volume",
+    "area",
+    "bbox_x",
+    "bbox_y",
+    "height",
+    "side_area",
+    "bottom_area",
+    "overhang_area",
+    "hull_volume",
+    "bodies",
+)
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,17 @@ class Technology:
     def analytic(self, profile: str, **quantities: Any) -> np.ndarray:
         """``(n, k)`` features from the host functions' closed-form quantities."""
         return technology_analytic(self.name, self.params(profile), **quantities)
+
+    def closed_form_rows(self, shape: np.ndarray, profiles: np.ndarray) -> np.ndarray:
+        """``(n, k)`` closed-form features of data-set rows from their shape descriptors
+        (``shape`` (n, 13) in :data:`~configurator.core.estimate.features.FEATURE_NAMES`
+        order), each with its row's profile: what the host functions would compute."""
+        col = {n: shape[:, i] for i, n in enumerate(FEATURE_NAMES)}
+        out = np.zeros((len(shape), len(feature_names(self.name))))
+        for prof in sorted(set(np.asarray(profiles).tolist())):
+            rows = np.asarray(profiles) == prof
+            out[rows] = self.analytic(prof, **{k: col[k][rows] for k in HOST_QUANTITIES})
+        return out
 
     # ---------------------------------------------------------------- fitting
     def estimator(self, seed: int = 0) -> dict[str, PrintRegressor]:

@@ -20,6 +20,7 @@ from configurator.adapters import model_store as persist
 from configurator.adapters.dataset import DATASET_PATHS, load_dataset
 from configurator.adapters.db.history import CompletedJob, job_meshes, read_completed_jobs
 from configurator.adapters.db.store import Store
+from configurator.core.estimate.features import FEATURE_NAMES, mesh_features
 from configurator.core.estimate.technologies import feature_names
 from configurator.engines.fitting.calibrate import (
     DEFAULT_HISTORY_WEIGHT,
@@ -47,15 +48,20 @@ def evaluate_technology(
     """Held-out-family MAPE of ``tech_name``'s estimator vs the naive baseline."""
     tech = technology(tech_name)
     ds = load_dataset(dataset_path, technology=tech.name)
-    report = evaluate_families(
-        ds.features,
-        {"seconds": ds.seconds, "grams": ds.grams},
-        families=ds.family,
-        profiles=ds.material,
-        parts=ds.part,
-        estimator=tech.estimator(seed),
-        baseline=tech.baseline(),
-    )
+    targets = {"seconds": ds.seconds, "grams": ds.grams}
+    common = {
+        "families": ds.family,
+        "profiles": ds.material,
+        "parts": ds.part,
+        "estimator": tech.estimator(seed),
+        "baseline": tech.baseline(),
+    }
+    report = evaluate_families(ds.features, targets, **common)
+    host = evaluate_families(tech.closed_form_rows(ds.X, ds.material), targets, **common)
+    report["closed_form"] = {
+        t: {k: host[t]["model"][k] for k in ("mape", "p90_ape", "max_ape", "worst_part")}
+        for t in ("seconds", "grams")
+    }
     report["technology"] = tech.name
     report["dataset"] = {
         "path": str(Path(dataset_path or DATASET_PATHS[tech.name]).name),
@@ -88,6 +94,7 @@ def train_from_dataset(
         estimator=tech.estimator(seed),
         layer_height=tech.layer_height(),
         densities=tech.densities(),
+        X_closed=tech.closed_form_rows(ds.X, ds.material),
     )
     meta_path = path.with_suffix(".json")
     tools = (
@@ -182,6 +189,7 @@ def retrain_from_history(
             rows.append((job, mesh, MaterialSpec(density, 0.0, tech)))
         est = np.empty(len(rows))
         feats: list[np.ndarray] = []
+        shapes: list[list[float]] = []
         profiles: list[str] = []
         for i, (job, mesh, spec) in enumerate(rows):
             model = load(prior_dir, spec.technology)
@@ -190,6 +198,8 @@ def retrain_from_history(
             )
             est[i] = s
             feats.append(technology(spec.technology).features(mesh, choice.profile))
+            row = mesh_features(mesh)
+            shapes.append([row[n] for n in FEATURE_NAMES])
             profiles.append(choice.profile if choice.method == "profile" else "")
         nodes = np.array([j.node_id for j, _, _ in rows])
         actual = np.array([j.actual_seconds for j, _, _ in rows])
@@ -228,6 +238,14 @@ def retrain_from_history(
                 layer_height=prior.layer_height,
                 densities=prior.densities,
                 sample_weight=prior_weights(len(ds), len(idx), history_weight=hw),
+                X_closed=np.vstack(
+                    [
+                        tech.closed_form_rows(ds.X, ds.material),
+                        tech.closed_form_rows(
+                            np.array([shapes[i] for i in idx]), np.array([profiles[i] for i in idx])
+                        ),
+                    ]
+                ),
             )
             p0 = np.array([prior.predict(profiles[i], feats[i])[0][0] for i in idx])
             p1 = np.array([model.predict(profiles[i], feats[i])[0][0] for i in idx])

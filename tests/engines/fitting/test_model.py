@@ -239,3 +239,37 @@ def test_estimate_model_per_profile(solids_data) -> None:
             estimator=PrintRegressor(),
             layer_height=0.2,
         )
+
+
+def test_closed_form_regressors_answer_the_host_path(solids_data) -> None:
+    X, y, _ = solids_data
+    mats = np.full(len(y), "PLA")
+    closed = X * 1.1  # another feature matrix of the same rows
+    model = fit_estimate_model(
+        X,
+        {"seconds": y, "grams": y / 100},
+        mats,
+        technology="FDM",
+        feature_names=FDM_FEATURES,
+        estimator=PrintRegressor(n_terms=N_TERMS, n_estimators=10),
+        layer_height=0.2,
+        X_closed=closed,
+    )
+    assert set(model.closed_form) == {"PLA"}
+    s_mesh, _ = model.predict("PLA", X[:5])
+    s_host, _ = model.predict_closed_form("PLA", closed[:5])
+    np.testing.assert_allclose(s_host, s_mesh, rtol=0.2)
+    # a per-target mapping of estimators
+    per = fit_estimate_model(
+        X,
+        {"seconds": y, "grams": X[:, VOL] * 0.00124},
+        mats,
+        technology="FDM",
+        feature_names=FDM_FEATURES,
+        layer_height=0.2,
+        estimator={
+            "seconds": PrintRegressor(n_terms=N_TERMS, n_estimators=5),
+            "grams": PrintRegressor(terms=(VOL,), n_estimators=0),
+        },
+    )
+    np.testing.assert_allclose(per.predict("PLA", X)[1], X[:, VOL] * 0.00124, rtol=1e-6)
