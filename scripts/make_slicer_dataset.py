@@ -138,9 +138,12 @@ def family_rows(n: int, *, seed: int, build: tuple[float, float, float]) -> list
     """``n`` seeded parts of every shape family (core/estimate/families.py), fitted into the
     ``build`` volume (mm), one dict per mesh."""
     out = []
-    for family in sorted(FAMILIES):
-        for k, mesh in enumerate(family_parts(family, n, seed=seed)):
-            mesh = fit_within(mesh, build)
+    made = {family: family_parts(family, n, seed=seed) for family in sorted(FAMILIES)}
+    # round-robin (every family's part 0, then every family's part 1, ...): a run cut short
+    # has covered every family evenly, and a smaller --per-family is a prefix of the cache
+    for k in range(n):
+        for family in sorted(FAMILIES):
+            mesh = fit_within(made[family][k], build)
             digest = hashlib.sha256(np.round(mesh.vertices, 6).tobytes()).hexdigest()[:16]
             out.append(
                 {

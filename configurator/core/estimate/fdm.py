@@ -20,7 +20,9 @@ per layer ``i`` (area ``A_i`` mm², contour length ``P_i`` mm, ``islands_i``, ``
 * a per-layer time at the profile's speeds (walls at perimeter/external speed, solid and
   sparse infill at their speeds over the extrusion width, first layer at first-layer
   speed, a travel and retraction per loop, the acceleration time) and the cooling
-  slowdown ``max(0, slowdown_below_layer_time - t_i)`` (PrusaSlicer slows short layers);
+  slowdown: PrusaSlicer slows a layer shorter than ``slowdown_below_layer_time`` down to
+  that time, but never below ``min_print_speed``, so the layer takes
+  ``max(t_i, min(slowdown_below_layer_time, path_i / min_print_speed))``;
 * from the faces: the downward area above the bed (overhangs and bridges, printed slower
   and with more material), and the skirt ``2 (x + y)`` around the part.
 
@@ -47,6 +49,7 @@ FDM_TERMS: tuple[str, ...] = (
     "solid_mm2",  # Σ solid (skin) area, mm²
     "sparse_mm2",  # Σ sparse-infill area, mm²
     "first_layer_mm2",  # first layer's area, mm²
+    "extruded_mm3",  # Σ (wall band + solid + fill density × sparse) × layer height, mm³
     "overhang_mm2",  # downward faces above the bed, projected, mm²
     "skirt_mm",  # skirt loop around the part, mm
     "loops",  # Σ contour loops (travel + retraction + seam each)
@@ -83,6 +86,7 @@ class FdmParams:
     first_layer_speed: float = 20.0
     travel_s_per_loop: float = 0.5
     slowdown_below_layer_time: float = 15.0
+    min_print_speed: float = 15.0
     acceleration: float = 1250.0
 
     @classmethod
@@ -110,6 +114,7 @@ class FdmParams:
             solid_infill_speed=num("solid_infill_speed", d.solid_infill_speed),
             first_layer_speed=num("first_layer_speed", d.first_layer_speed),
             slowdown_below_layer_time=num("slowdown_below_layer_time", 0.0),
+            min_print_speed=num("min_print_speed", d.min_print_speed),
             acceleration=num("machine_max_acceleration_extruding", d.acceleration),
         )
 
@@ -206,7 +211,10 @@ def fdm_layer_terms(
         outer / p.external_perimeter_speed + inner / p.perimeter_speed,
     )
     t = walls + solid_t + sparse_t + accel + loops * p.travel_s_per_loop
-    slow = np.clip(p.slowdown_below_layer_time - t, 0.0, None)
+    path_mm = outer + inner + (solid + sparse * p.fill_density) / p.width
+    slow = np.clip(
+        np.minimum(p.slowdown_below_layer_time, path_mm / p.min_print_speed) - t, 0.0, None
+    )
     return {
         "outer": outer,
         "inner": inner,
@@ -243,6 +251,8 @@ def fdm_features_from_profile(
         "solid_mm2": total(q["solid"]),
         "sparse_mm2": total(q["sparse"]),
         "first_layer_mm2": float(prof.area[0]) if len(prof.area) else 0.0,
+        "extruded_mm3": total(q["band"] + q["solid"] + p.fill_density * q["sparse"])
+        * p.layer_height,
         "overhang_mm2": overhang_mm2,
         "skirt_mm": skirt_mm,
         "loops": total(q["loops"]),
@@ -343,13 +353,19 @@ def fdm_analytic(
         + accel
         + loops * p.travel_s_per_loop
     )
-    slow = layers * np.clip(p.slowdown_below_layer_time - path / layers, 0.0, None)
+    path_mm = (outer + inner + (solid + sparse * p.fill_density) / w) / layers
+    slow = layers * np.clip(
+        np.minimum(p.slowdown_below_layer_time, path_mm / p.min_print_speed) - path / layers,
+        0.0,
+        None,
+    )
     cols = {
         "outer_wall_mm": outer,
         "inner_wall_mm": inner,
         "solid_mm2": solid,
         "sparse_mm2": sparse,
         "first_layer_mm2": bottom,
+        "extruded_mm3": (band + solid + p.fill_density * sparse) * lh,
         "overhang_mm2": over,
         "skirt_mm": 2 * (bx + by),
         "loops": loops,
