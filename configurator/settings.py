@@ -56,6 +56,25 @@ class Settings(BaseSettings):
     )
     setup_cost: float = Field(default=3.0, ge=0)
 
+    # estimate pricing per technology (sources of the defaults: docs/estimate.md
+    # "Price"). A technology missing from a map falls back to: setup_cost, no waste, no
+    # post-processing. Environment: JSON, e.g. CONFIGURATOR_BUILD_SETUP_COST='{"SLM": 150}'.
+    material_waste: dict[str, float] = Field(
+        default_factory=lambda: {"FDM": 0.05, "SLA": 0.10, "SLM": 0.15},
+        description="material lost per unit printed (purge/skirt, resin on supports and "
+        "in the wash, unrecoverable powder), fraction, per technology",
+    )
+    build_setup_cost: dict[str, float] = Field(
+        default_factory=lambda: {"FDM": 3.0, "SLA": 8.0, "SLM": 150.0},
+        description="per build: plate preparation (SLM: plate, recoater, argon purge), "
+        "currency units, per technology",
+    )
+    post_processing_cost: dict[str, float] = Field(
+        default_factory=lambda: {"FDM": 0.0, "SLA": 7.0, "SLM": 110.0},
+        description="per part: SLA wash + UV cure; SLM stress relief (share of a furnace "
+        "cycle) + wire-EDM plate removal + support removal, currency units, per technology",
+    )
+
     @field_validator("routing_policy")
     @classmethod
     def _known_policy(cls, v: str) -> str:

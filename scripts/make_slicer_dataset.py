@@ -1,23 +1,29 @@
 #!/usr/bin/env python
-"""Make the slicer data set: sample designs, slice every part with PrusaSlicer, write CSV.
+"""Make a ground-truth data set (FDM, SLA or SLM): parts, the real tool on each, CSV.
 
-For every catalog in ``catalogs/`` (``--per-catalog`` designs each, seeded): draw random
-requirements inside their bounds and a catalog material, build a DesignSpace, draw random
-parameter vectors and keep a random feasible one, build its checked meshes with the geometry
-service, lay its parts out on one plate (as the farm prints a piece) and slice the plate
-with every bundled FDM profile (``configurator/adapters/data/profiles``: base + PLA,
-PETG, ABS). ``--primitives N`` adds N seeded simple solids (boxes, cylinders, tubes, cups,
-inverted cones, spheres, tables) for coverage outside the catalogs' shapes.
+Parts (seeded): ``--per-catalog`` feasible designs of every catalog in ``catalogs/`` (random
+requirements and material, a random feasible parameter vector, the geometry service's
+checked meshes laid out on one plate as the farm prints a piece) and ``--per-family`` parts
+of every shape family of :mod:`configurator.core.estimate.families` (made independently of
+the catalogs: small parts, towers, thin-walled tubes, cones, spheres, bars, plates with
+holes, open boxes, large flat plates, overhangs, booleans). Parts that exceed the
+technology's build volume are scaled down to fit.
 
-Every design is sliced with every profile, whatever material the design was sampled with: the
-estimator is per slicer profile, and a catalog material without a profile (e.g. Ti-6Al-4V
-for the bone plate) is estimated with a stand-in profile (docs/estimate.md).
+Ground truth per ``--technology`` and every committed profile of it
+(``configurator.adapters.profiles``):
 
-Writes the CSV (``--out``) and, beside it, ``<stem>.json``: PrusaSlicer version, profile
-files with sha256 and merged settings, seed, counts, catalogs with their content hashes.
-Same seed + same slicer -> identical bytes. Slicing runs in a process pool (``--workers``).
+* ``FDM``: PrusaSlicer G-code estimate (seconds, filament mm and g), PLA/PETG/ASA;
+* ``SLA``: ``prusa-slicer --export-sla`` (``printTime`` s, ``usedMaterial`` ml x density),
+  supports + pad on (``Resin``) and off (``Resin-nosupports``);
+* ``SLM``: PySLM scan + jump time (every k-th of at most 100 layers, scaled) + recoat per
+  layer; grams = part volume x density.
 
-    .venv/bin/python scripts/make_slicer_dataset.py --seed 7 --per-catalog 150 --primitives 60
+Writes the CSV (default: the committed ``configurator/adapters/data/<tech>_dataset.csv``)
+and ``<stem>.json`` beside it: tool versions, profile files with sha256 and merged settings,
+seed, counts, catalogs with content hashes, failures. Same seed + same tools -> identical
+bytes. Tool runs go through a process pool (``--workers``) and a resumable cache.
+
+    nice -n 10 .venv/bin/python scripts/make_slicer_dataset.py --technology FDM --seed 7
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import sys
 import tempfile
 import time
@@ -35,15 +42,20 @@ from typing import Any
 import numpy as np
 import trimesh
 
-from configurator.adapters.dataset import DATASET_PATH, dumps
-from configurator.adapters.slicer import (
-    PROFILE_DIR,
-    SlicerProfile,
-    bundled_materials,
-    slice_stl,
-    slicer_version,
+from configurator.adapters.dataset import DATASET_PATHS, dumps
+from configurator.adapters.profiles import (
+    profile_density,
+    profile_names,
+    profile_params,
+    profile_settings,
+    slicer_profile,
 )
-from configurator.core.estimate.features import DEFAULT_LAYER_HEIGHT, mesh_features
+from configurator.adapters.pyslm import SLM_PROFILE, pyslm_version, scan_time
+from configurator.adapters.slicer import slice_sla, slice_stl, slicer_version
+from configurator.core.estimate.families import FAMILIES, family_parts, fit_within
+from configurator.core.estimate.features import mesh_features
+from configurator.core.estimate.technologies import FDM, SLA, SLM, technology_features
+from configurator.core.geometry.layout import plate_mesh
 from configurator.errors import ConfiguratorError
 
 # ---------------------------------------------------------------- sampling: catalogs
@@ -66,10 +78,9 @@ def catalog_parts(
     """``n_designs`` feasible seeded designs of ``catalog`` -> one dict per design.
 
     The mesh is the whole design as the farm prints one piece: every part on one plate,
-    side by side (:func:`configurator.services.estimate.service.plate_mesh`).
+    side by side (:func:`configurator.core.geometry.layout.plate_mesh`).
     """
     from configurator.core.design.space import DesignSpace
-    from configurator.services.estimate.service import plate_mesh
     from configurator.services.geometry import build_design
 
     rng = np.random.default_rng(
@@ -104,6 +115,7 @@ def catalog_parts(
             {
                 "source": "catalog",
                 "catalog": catalog.id,
+                "family": catalog.id,
                 "design_id": record.design_id,
                 "part": "+".join(parts.meshes),
                 "group": f"{catalog.id}:{record.design_id}",
@@ -119,87 +131,63 @@ def catalog_parts(
     return out
 
 
-# ---------------------------------------------------------------- sampling: primitives
+# ---------------------------------------------------------------- sampling: families
 
 
-def _primitive(kind: str, rng: np.random.Generator) -> trimesh.Trimesh:
-    u = rng.uniform
-    if kind == "box":
-        return trimesh.creation.box((u(5, 150), u(5, 150), u(2, 80)))
-    if kind == "cylinder":
-        return trimesh.creation.cylinder(radius=u(3, 60), height=u(2, 100), sections=96)
-    if kind == "tube":
-        r = u(6, 60)
-        return trimesh.creation.annulus(
-            r_min=r - u(1.2, 0.5 * r), r_max=r, height=u(3, 100), sections=96
-        )
-    if kind == "cup":
-        lx, ly, h, wall = u(15, 140), u(15, 140), u(8, 70), u(1.2, 5)
-        outer = trimesh.creation.box((lx, ly, h))
-        inner = trimesh.creation.box((lx - 2 * wall, ly - 2 * wall, h))
-        inner.apply_translation((0, 0, wall + 1e-3))
-        return trimesh.boolean.difference([outer, inner], engine="manifold")
-    if kind == "cone":  # inverted frustum standing on its small end: overhangs all round
-        r0, h = u(4, 20), u(5, 60)
-        r1 = r0 + h * u(0.2, 1.2)
-        cone = trimesh.creation.cone(radius=r1, height=h * r1 / (r1 - r0), sections=96)
-        cut = trimesh.creation.box((4 * r1, 4 * r1, h))
-        cut.apply_translation((0, 0, h / 2))
-        part = trimesh.boolean.intersection([cone, cut], engine="manifold")
-        part.apply_transform(trimesh.transformations.rotation_matrix(np.pi, (1, 0, 0)))
-        return part
-    if kind == "sphere":
-        return trimesh.creation.icosphere(subdivisions=4, radius=u(4, 45))
-    if kind == "table":  # a plate on four legs: bridges and overhangs
-        lx, ly, t, h, leg = u(20, 120), u(20, 120), u(1.5, 6), u(5, 50), u(3, 10)
-        parts = [trimesh.creation.box((lx, ly, t))]
-        parts[0].apply_translation((0, 0, h + t / 2))
-        for sx in (-1, 1):
-            for sy in (-1, 1):
-                b = trimesh.creation.box((leg, leg, h + 0.5))
-                b.apply_translation((sx * (lx - leg) / 2, sy * (ly - leg) / 2, (h + 0.5) / 2))
-                parts.append(b)
-        return trimesh.boolean.union(parts, engine="manifold")
-    raise ValueError(kind)
-
-
-PRIMITIVES = ("box", "cylinder", "tube", "cup", "cone", "sphere", "table")
-
-
-def primitive_parts(n: int, *, seed: int) -> list[dict[str, Any]]:
-    """``n`` seeded primitive solids, one dict per mesh."""
-    rng = np.random.default_rng([seed, 0x5EED])
+def family_rows(n: int, *, seed: int, build: tuple[float, float, float]) -> list[dict[str, Any]]:
+    """``n`` seeded parts of every shape family (core/estimate/families.py), fitted into the
+    ``build`` volume (mm), one dict per mesh."""
     out = []
-    for i in range(n):
-        kind = PRIMITIVES[i % len(PRIMITIVES)]
-        mesh = _primitive(kind, rng)
-        digest = hashlib.sha256(np.round(mesh.vertices, 6).tobytes()).hexdigest()[:16]
-        out.append(
-            {
-                "source": "primitive",
-                "catalog": "",
-                "design_id": digest,
-                "part": kind,
-                "group": f"primitive:{digest}",
-                "design_material": "",
-                "mesh": mesh,
-            }
-        )
+    made = {family: family_parts(family, n, seed=seed) for family in sorted(FAMILIES)}
+    # round-robin (every family's part 0, then every family's part 1, ...): a run cut short
+    # has covered every family evenly, and a smaller --per-family is a prefix of the cache
+    for k in range(n):
+        for family in sorted(FAMILIES):
+            mesh = fit_within(made[family][k], build)
+            digest = hashlib.sha256(np.round(mesh.vertices, 6).tobytes()).hexdigest()[:16]
+            out.append(
+                {
+                    "source": "family",
+                    "catalog": "",
+                    "family": family,
+                    "design_id": digest,
+                    "part": f"{family}{k}",
+                    "group": f"{family}:{digest}",
+                    "design_material": "",
+                    "mesh": mesh,
+                }
+            )
     return out
 
 
-# ---------------------------------------------------------------- slicing
+# ---------------------------------------------------------------- ground truth
 
 
-def _slice_job(args: tuple[str, str, str]) -> tuple[float, float, float] | str:
-    """One slice -> (seconds, filament mm, grams), or the error line when it failed."""
-    stl, material, workdir = args
+def _truth_job(args: tuple[str, str, str, str]) -> tuple[float, float, float] | str:
+    """One ground-truth run -> (seconds, filament mm, grams), or the error line."""
+    technology, stl, profile, workdir = args
     try:
-        res = slice_stl(stl, profile=material, workdir=Path(workdir) / material)
+        if technology == FDM:
+            res = slice_stl(stl, profile=profile, workdir=Path(workdir) / profile)
+            res.gcode_path.unlink(missing_ok=True)
+            return res.seconds, res.filament_mm, res.filament_g
+        if technology == SLA:
+            sla = slice_sla(
+                stl, profile=slicer_profile(SLA, profile), workdir=Path(workdir) / profile
+            )
+            sla.archive_path.unlink(missing_ok=True)
+            return sla.seconds, 0.0, sla.ml * profile_density(SLA, profile)
+        mesh = trimesh.load(stl, force="mesh")
+        layers = math.ceil(float(mesh.extents[2]) / SLM_LAYER - 1e-9)
+        res = scan_time(mesh, stride=max(1, math.ceil(layers / SLM_SAMPLED_LAYERS)))
+        return res.seconds, 0.0, float(mesh.volume) * profile_density(SLM, profile) / 1000.0
     except ConfiguratorError as exc:
         return str(exc)
-    res.gcode_path.unlink(missing_ok=True)
-    return res.seconds, res.filament_mm, res.filament_g
+
+
+#: SLM: PySLM hatches at most this many layers per part (every k-th, scaled; < 0.1 % off)
+SLM_SAMPLED_LAYERS = 100
+SLM_LAYER = 0.03
 
 
 class SliceCache:
@@ -228,98 +216,124 @@ class SliceCache:
                 fh.write(json.dumps([key, list(value)]) + "\n")
 
 
-def _profile_digest(material: str) -> str:
-    h = hashlib.sha256()
-    for f in SlicerProfile.bundled(material).files:
+def _profile_files(technology: str, profile: str) -> list[Path]:
+    if technology == SLM:
+        return [SLM_PROFILE]
+    return list(slicer_profile(technology, profile).files)
+
+
+def _profile_digest(technology: str, profile: str) -> str:
+    h = hashlib.sha256(f"{technology}:{SLM_SAMPLED_LAYERS}".encode())
+    for f in _profile_files(technology, profile):
         h.update(f.read_bytes())
     return h.hexdigest()
 
 
-def slice_parts(
+def make_rows(
     parts: list[dict[str, Any]],
     *,
-    materials: list[str],
+    technology: str,
+    profiles: list[str],
     workers: int,
     cache: SliceCache | None = None,
-    layer_height: float = DEFAULT_LAYER_HEIGHT,
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """``(rows, failures)``: features + one slicer result per (part, material), input order.
-
-    A slice that fails is reported in ``failures`` and its row left out.
-    """
+) -> tuple[list[dict[str, Any]], list[str], float]:
+    """``(rows, failures, tool seconds)``: features + one ground-truth result per
+    (part, profile), in input order. A failed run is reported and its row left out."""
     cache = cache or SliceCache(None)
-    digests = {m: _profile_digest(m) for m in materials}
+    digests = {m: _profile_digest(technology, m) for m in profiles}
+    params = {m: profile_params(technology, m) for m in profiles}
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="slicer-dataset-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="dataset-") as tmp:
         feats, keys, todo = [], [], []
         for i, part in enumerate(parts):
             mesh: trimesh.Trimesh = part["mesh"]
-            feats.append(mesh_features(mesh, layer_height=layer_height))
+            shape = mesh_features(mesh)
+            feats.append(
+                {
+                    m: {
+                        **shape,
+                        **technology_features(technology, mesh.vertices, mesh.faces, params[m]),
+                    }
+                    for m in profiles
+                }
+            )
             blob = mesh.export(file_type="stl")
             stl = Path(tmp) / f"part{i:05d}.stl"
             stl.write_bytes(blob)
             digest = hashlib.sha256(blob).hexdigest()
-            for m in materials:
+            for m in profiles:
                 key = f"{digest}:{digests[m]}"
                 keys.append(key)
                 if cache.get(key) is None:
-                    todo.append((key, (str(stl), m, tmp)))
+                    todo.append((key, (technology, str(stl), m, tmp)))
         t0 = time.perf_counter()
         errors: dict[str, str] = {}
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for (key, job), res in zip(
-                todo, pool.map(_slice_job, [j for _, j in todo], chunksize=1), strict=True
+                todo, pool.map(_truth_job, [j for _, j in todo], chunksize=1), strict=True
             ):
                 if isinstance(res, str):
-                    errors[key] = f"{Path(job[0]).name} {job[1]}: {res}"
+                    errors[key] = f"{Path(job[1]).name} {job[2]}: {res}"
                 else:
                     cache.put(key, res)
+        elapsed = time.perf_counter() - t0
         print(
-            f"dataset: sliced {len(todo)} jobs ({len(keys) - len(todo)} cached) "
-            f"in {time.perf_counter() - t0:.0f} s, {len(errors)} failed",
+            f"dataset: {technology}: {len(todo)} tool runs ({len(keys) - len(todo)} cached) "
+            f"in {elapsed:.0f} s, {len(errors)} failed",
             file=sys.stderr,
         )
     it = iter(keys)
     for part, f in zip(parts, feats, strict=True):
-        for m in materials:
+        for m in profiles:
             key = next(it)
             if key in errors:
                 failures.append(f"{part['group']}: {errors[key]}")
                 continue
             seconds, mm, grams = cache.get(key)
             row = {k: v for k, v in part.items() if k != "mesh"}
-            row.update(material=m, **f, seconds=seconds, filament_mm=mm, grams=grams)
+            row.update(material=m, **f[m], seconds=seconds, filament_mm=mm, grams=grams)
             rows.append(row)
-    return rows, failures
+    return rows, failures, elapsed
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _tool_version(technology: str) -> dict[str, str]:
+    if technology == SLM:
+        return {"pythonslm": pyslm_version()}
+    return {"prusa_slicer": slicer_version()}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    ap.add_argument("--technology", default=FDM, choices=[FDM, SLA, SLM])
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--per-catalog", type=int, default=150, help="designs per catalog")
-    ap.add_argument("--primitives", type=int, default=0, help="extra primitive solids")
+    ap.add_argument("--per-catalog", type=int, default=20, help="designs per catalog")
+    ap.add_argument("--per-family", type=int, default=8, help="parts per shape family")
     ap.add_argument("--catalogs", type=Path, default=None, help="catalog directory")
-    ap.add_argument("--no-catalogs", action="store_true", help="primitives only")
-    ap.add_argument("--materials", nargs="+", default=None, help="profiles (default: all)")
+    ap.add_argument("--no-catalogs", action="store_true", help="shape families only")
+    ap.add_argument("--profiles", nargs="+", default=None, help="profiles (default: all)")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=DATASET_PATH)
+    ap.add_argument("--out", type=Path, default=None, help="CSV (default: the committed one)")
     ap.add_argument(
         "--cache",
         type=Path,
-        default=Path(".configurator/slicer-dataset-cache.jsonl"),
-        help="slice results by STL + profile hash, to resume an interrupted run",
+        default=Path(".configurator/dataset-cache.jsonl"),
+        help="tool results by STL + profile hash, to resume an interrupted run",
     )
     args = ap.parse_args(argv)
+    tech = args.technology
+    out = args.out or DATASET_PATHS[tech]
+    build = BUILD_VOLUMES[tech]
 
-    materials = args.materials or bundled_materials()
+    t_start = time.perf_counter()
     catalogs_meta = []
     parts: list[dict[str, Any]] = []
     try:
+        profiles = args.profiles or profile_names(tech)
         if not args.no_catalogs:
             from configurator.adapters.catalog_yaml import load_catalogs
             from configurator.settings import Settings
@@ -329,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
             for cid in sorted(catalogs):
                 cat = catalogs[cid]
                 got = catalog_parts(cat, n_designs=args.per_catalog, seed=args.seed)
+                for p in got:
+                    p["mesh"] = fit_within(p["mesh"], build)
                 parts.extend(got)
                 catalogs_meta.append(
                     {
@@ -339,52 +355,66 @@ def main(argv: list[str] | None = None) -> int:
                     }
                 )
                 print(f"dataset: {cid}: {len(got)} parts", file=sys.stderr)
-        parts.extend(primitive_parts(args.primitives, seed=args.seed))
+        parts.extend(family_rows(args.per_family, seed=args.seed, build=build))
         if not parts:
-            raise ConfiguratorError("nothing to slice (no catalogs and no primitives)")
-        rows, failures = slice_parts(
-            parts, materials=materials, workers=args.workers, cache=SliceCache(args.cache)
+            raise ConfiguratorError("nothing to make (no catalogs and no families)")
+        rows, failures, tool_s = make_rows(
+            parts,
+            technology=tech,
+            profiles=profiles,
+            workers=args.workers,
+            cache=SliceCache(args.cache),
         )
-        version = slicer_version()
+        versions = _tool_version(tech)
     except ConfiguratorError as exc:
         print(f"make_slicer_dataset: error: {exc}", file=sys.stderr)
         return 2
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    text = dumps(rows)
-    args.out.write_text(text, encoding="utf-8")
-    profiles = {m: SlicerProfile.bundled(m) for m in materials}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = dumps(rows, technology=tech)
+    out.write_text(text, encoding="utf-8")
     meta = {
-        "prusa_slicer_version": version,
+        "technology": tech,
+        "tools": versions,
+        "prusa_slicer_version": versions.get("prusa_slicer"),
         "seed": args.seed,
-        "per_catalog": args.per_catalog,
-        "primitives": args.primitives,
+        "per_catalog": 0 if args.no_catalogs else args.per_catalog,
+        "per_family": args.per_family,
+        "families": sorted(FAMILIES),
+        "build_volume_mm": list(build),
         "rows": len(rows),
-        "failed_slices": failures,
+        "parts": len(parts),
+        "failed_runs": failures,
         "csv_sha256": hashlib.sha256(text.encode()).hexdigest(),
-        "layer_height_mm": DEFAULT_LAYER_HEIGHT,
         "catalogs": catalogs_meta,
         "profiles": {
             m: {
-                "files": {
-                    str(f.relative_to(PROFILE_DIR.parent.parent.parent.parent)): _sha256(f)
-                    for f in p.files
-                },
-                "settings": p.settings(),
+                "files": {f.name: _sha256(f) for f in _profile_files(tech, m)},
+                "settings": {k: str(v) for k, v in sorted(profile_settings(tech, m).items())},
             }
-            for m, p in profiles.items()
+            for m in profiles
         },
+        "slm_sampled_layers": SLM_SAMPLED_LAYERS if tech == SLM else None,
         "command": (
-            f"scripts/make_slicer_dataset.py --seed {args.seed} --per-catalog {args.per_catalog}"
-            f" --primitives {args.primitives} --materials {' '.join(materials)}"
+            f"scripts/make_slicer_dataset.py --technology {tech} --seed {args.seed} "
+            f"--per-catalog {args.per_catalog} --per-family {args.per_family}"
             + (" --no-catalogs" if args.no_catalogs else "")
         ),
     }
-    args.out.with_suffix(".json").write_text(
+    timing = {
+        "tool_seconds_uncached_runs": round(tool_s, 1),
+        "total_seconds": round(time.perf_counter() - t_start, 1),
+    }
+    out.with_suffix(".json").write_text(
         json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
-    print(f"dataset: wrote {len(rows)} rows to {args.out}", file=sys.stderr)
+    print(f"dataset: wrote {len(rows)} rows to {out} ({timing})", file=sys.stderr)
     return 0
+
+
+#: parts are scaled down (never up) to fit the printer: FDM bed (the profile's 800 x 800 x
+#: 400 mm), the SL1S display (128 x 81 x 150 mm), an EOS M290-like plate (250 x 250 x 325 mm)
+BUILD_VOLUMES = {FDM: (800.0, 800.0, 400.0), SLA: (120.0, 75.0, 140.0), SLM: (240.0, 240.0, 300.0)}
 
 
 if __name__ == "__main__":

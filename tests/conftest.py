@@ -14,11 +14,10 @@ from sqlalchemy.engine import make_url
 
 from configurator.adapters.db.engine import normalize_url
 from configurator.adapters.db.store import Store
-from configurator.core.estimate.features import feature_matrix
 from configurator.services.farm.service import FarmService
 from configurator.settings import Settings
 from tests.support.farm import Clock
-from tests.support.solids import random_solids, synthetic_seconds
+from tests.support.solids import fdm_matrix, random_solids, synthetic_seconds
 
 PG_ENV = "CONFIGURATOR_TEST_POSTGRES_URL"
 
@@ -77,9 +76,10 @@ def make_farm(db_url, tmp_path):
 
 @pytest.fixture(scope="session")
 def solids_data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(X (120, 13), seconds (120,), groups (120,))`` from real meshes."""
+    """``(X (120, 15) FDM print-path features, seconds (120,), groups (120,))`` from real
+    meshes."""
     meshes = random_solids(120, seed=3)
-    X = feature_matrix(meshes)
+    X = fdm_matrix(meshes)
     y = synthetic_seconds(X, np.random.default_rng(4))
     groups = np.arange(len(X)) // 2  # pairs share a "design"
     return X, y, groups

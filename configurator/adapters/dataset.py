@@ -1,15 +1,20 @@
-"""The slicer data set: one CSV row per (part mesh, slicer profile), read and written here.
+"""The ground-truth data sets: one CSV row per (part mesh, profile), read and written here.
 
-Columns (:data:`COLUMNS`): ``source`` (``catalog`` or ``primitive``), ``catalog``,
-``design_id``, ``part``, ``group`` (rows of one design share it: cross-validation holds whole
-designs out), ``design_material`` (the catalog material the design was sampled with),
-``material`` (the slicer profile it was sliced with), the mesh features
-(:data:`~configurator.core.estimate.features.FEATURE_NAMES`, mm/mm²/mm³), and the slicer's
-``seconds``, ``filament_mm`` and ``grams``.
+One data set per technology (:data:`DATASET_PATHS`): ``slicer_dataset.csv`` (FDM,
+PrusaSlicer G-code estimates), ``sla_dataset.csv`` (PrusaSlicer ``--export-sla``) and
+``slm_dataset.csv`` (PySLM scan time + recoat). Columns (:func:`columns`):
 
-The committed data set is ``configurator/adapters/data/slicer_dataset.csv`` with its
-metadata (slicer version, profiles, seed) in ``slicer_dataset.json``; it is made by
-``scripts/make_slicer_dataset.py``.
+* ids: ``source`` (``catalog`` or ``family``), ``catalog``, ``family`` (the shape family:
+  the catalog id, or a :mod:`~configurator.core.estimate.families` name — evaluation holds
+  whole families out), ``design_id``, ``part``, ``group`` (one design / part),
+  ``design_material``, ``material`` (the profile it was made with);
+* the shape descriptors :data:`~configurator.core.estimate.features.FEATURE_NAMES`
+  (face-based, mm/mm²/mm³; the farm simulator reads the bounding box from them);
+* the technology's features (:func:`~configurator.core.estimate.technologies.feature_names`);
+* targets ``seconds``, ``filament_mm`` (FDM; 0 otherwise) and ``grams``.
+
+Each CSV has its metadata (tool versions, profiles, seed, timings) beside it as ``.json``;
+``scripts/make_slicer_dataset.py --technology T`` makes them.
 """
 
 from __future__ import annotations
@@ -18,51 +23,81 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from configurator.core.estimate.features import FEATURE_NAMES
+from configurator.core.estimate.technologies import FDM, SLA, SLM, feature_names
 from configurator.errors import EstimateError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-DATASET_PATH = DATA_DIR / "slicer_dataset.csv"
-METADATA_PATH = DATA_DIR / "slicer_dataset.json"
+DATASET_PATHS: dict[str, Path] = {
+    FDM: DATA_DIR / "slicer_dataset.csv",
+    SLA: DATA_DIR / "sla_dataset.csv",
+    SLM: DATA_DIR / "slm_dataset.csv",
+}
+DATASET_PATH = DATASET_PATHS[FDM]
+METADATA_PATH = DATASET_PATH.with_suffix(".json")
 
-ID_COLUMNS = ("source", "catalog", "design_id", "part", "group", "design_material", "material")
+ID_COLUMNS = (
+    "source",
+    "catalog",
+    "family",
+    "design_id",
+    "part",
+    "group",
+    "design_material",
+    "material",
+)
 TARGET_COLUMNS = ("seconds", "filament_mm", "grams")
-COLUMNS = ID_COLUMNS + FEATURE_NAMES + TARGET_COLUMNS
+LABELS = ("material", "group", "catalog", "source", "family", "part")
+
+
+def columns(technology: str = FDM) -> tuple[str, ...]:
+    """All CSV columns of ``technology``'s data set, in order."""
+    tech = tuple(c for c in feature_names(technology) if c not in FEATURE_NAMES)
+    return ID_COLUMNS + FEATURE_NAMES + tech + TARGET_COLUMNS
+
+
+COLUMNS = columns(FDM)
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Rows as arrays: ``X`` (n, 13) features, targets (n,), labels (n,) str arrays."""
+    """Rows as arrays: ``features`` (n, k) the technology's features (the estimator's
+    input), ``X`` (n, 13) the shape descriptors (FEATURE_NAMES), targets (n,), labels (n,)
+    str arrays (``material``, ``group``, ``catalog``, ``source``, ``family``, ``part``)."""
 
+    technology: str
+    features: np.ndarray
     X: np.ndarray
     seconds: np.ndarray
     grams: np.ndarray
     filament_mm: np.ndarray
-    material: np.ndarray
-    group: np.ndarray
-    catalog: np.ndarray
-    source: np.ndarray
-    sha256: str
+    labels: dict[str, np.ndarray] = field(default_factory=dict)
+    sha256: str = ""
 
     def __len__(self) -> int:
         return len(self.seconds)
 
+    def __getattr__(self, name: str) -> np.ndarray:
+        labels = self.__dict__.get("labels", {})
+        if name in labels:
+            return labels[name]
+        raise AttributeError(name)
+
     def subset(self, mask: np.ndarray) -> Dataset:
         """Rows where ``mask`` (n,) is true (or the given indices)."""
         return Dataset(
+            technology=self.technology,
+            features=self.features[mask],
             X=self.X[mask],
             seconds=self.seconds[mask],
             grams=self.grams[mask],
             filament_mm=self.filament_mm[mask],
-            material=self.material[mask],
-            group=self.group[mask],
-            catalog=self.catalog[mask],
-            source=self.source[mask],
+            labels={k: v[mask] for k, v in self.labels.items()},
             sha256=self.sha256,
         )
 
@@ -73,33 +108,36 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def dumps(rows: Iterable[Mapping[str, object]]) -> str:
-    """CSV text of ``rows`` (dicts with every :data:`COLUMNS` key), ``\\n`` line ends."""
+def dumps(rows: Iterable[Mapping[str, object]], *, technology: str = FDM) -> str:
+    """CSV text of ``rows`` (dicts with every column of :func:`columns`), ``\\n`` line ends."""
+    cols = columns(technology)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(cols)
     for row in rows:
         try:
-            writer.writerow([_fmt(row[c]) for c in COLUMNS])
+            writer.writerow([_fmt(row[c]) for c in cols])
         except KeyError as exc:
             raise EstimateError(f"data set row is missing column {exc.args[0]!r}") from exc
     return buf.getvalue()
 
 
-def loads(text: str, *, name: str = "<data set>") -> Dataset:
+def loads(text: str, *, name: str = "<data set>", technology: str = FDM) -> Dataset:
     """Parse CSV text written by :func:`dumps`; problems name ``name:line``."""
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
     except StopIteration:
         raise EstimateError(f"{name}: empty data set") from None
-    missing = [c for c in COLUMNS if c not in header]
+    feats = feature_names(technology)
+    cols = columns(technology)
+    missing = [c for c in cols if c not in header and c != "family"]
     if missing:
         raise EstimateError(f"{name}:1: missing columns {missing}")
-    idx = {c: header.index(c) for c in COLUMNS}
-    num_cols = FEATURE_NAMES + TARGET_COLUMNS
+    idx = {c: header.index(c) for c in cols if c in header}
+    num_cols = FEATURE_NAMES + tuple(c for c in feats if c not in FEATURE_NAMES) + TARGET_COLUMNS
     nums: list[list[float]] = []
-    labels: dict[str, list[str]] = {c: [] for c in ("material", "group", "catalog", "source")}
+    labels: dict[str, list[str]] = {c: [] for c in LABELS}
     for line_no, row in enumerate(reader, start=2):
         if not row:
             continue
@@ -110,30 +148,29 @@ def loads(text: str, *, name: str = "<data set>") -> Dataset:
         if not all(np.isfinite(values)) or min(values) < 0:
             raise EstimateError(f"{name}:{line_no}: values must be finite and non-negative")
         nums.append(values)
-        for c in labels:
-            labels[c].append(row[idx[c]])
+        for c in LABELS:
+            labels[c].append(row[idx[c]] if c in idx else row[idx["group"]].split(":")[0])
     if not nums:
         raise EstimateError(f"{name}: the data set has no rows")
     arr = np.asarray(nums, dtype=np.float64)
-    nf = len(FEATURE_NAMES)
+    pos = {c: i for i, c in enumerate(num_cols)}
     return Dataset(
-        X=arr[:, :nf],
-        seconds=arr[:, nf],
-        filament_mm=arr[:, nf + 1],
-        grams=arr[:, nf + 2],
-        material=np.asarray(labels["material"]),
-        group=np.asarray(labels["group"]),
-        catalog=np.asarray(labels["catalog"]),
-        source=np.asarray(labels["source"]),
+        technology=technology,
+        features=arr[:, [pos[c] for c in feats]],
+        X=arr[:, : len(FEATURE_NAMES)],
+        seconds=arr[:, pos["seconds"]],
+        filament_mm=arr[:, pos["filament_mm"]],
+        grams=arr[:, pos["grams"]],
+        labels={k: np.asarray(v) for k, v in labels.items()},
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
 
 
-def load_dataset(path: str | Path = DATASET_PATH) -> Dataset:
-    """Read a data set CSV (default: the committed one)."""
-    path = Path(path)
+def load_dataset(path: str | Path | None = None, *, technology: str = FDM) -> Dataset:
+    """Read a data set CSV (default: the committed one of ``technology``)."""
+    path = Path(path) if path is not None else DATASET_PATHS[technology.upper()]
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise EstimateError(f"cannot read data set {path}: {exc.strerror}") from exc
-    return loads(text, name=str(path))
+    return loads(text, name=str(path), technology=technology.upper())

@@ -1,6 +1,8 @@
 """Save and load the trained :class:`~configurator.engines.fitting.model.EstimateModel`.
 
-Two files in one directory (default: the package's ``configurator/adapters/data``):
+Two files per technology in one directory (default: the package's
+``configurator/adapters/data``): ``model.joblib`` + ``model.json`` for FDM,
+``model_sla.*`` and ``model_slm.*`` for the others (:func:`model_files`).
 
 ``model.joblib``  the fitted model (joblib, zlib level 3); loaded only from a trusted
                   directory — unpickling runs code, so never point this at user uploads.
@@ -28,15 +30,24 @@ import numpy as np
 import sklearn
 
 from configurator.adapters.storage import write_bytes_atomic
-from configurator.core.estimate.features import FEATURE_NAMES
+from configurator.core.estimate.technologies import FDM, feature_names
 from configurator.engines.fitting.model import TARGETS, EstimateModel
 from configurator.errors import EstimateError
 
-FORMAT = 1
+FORMAT = 2
 DATA_DIR = Path(__file__).resolve().parent / "data"
 MODEL_FILE = "model.joblib"
 META_FILE = "model.json"
 _RETRAIN = "run 'configurator estimate train' to rebuild it"
+
+
+def model_files(technology: str = FDM) -> tuple[str, str]:
+    """``(model file, metadata file)`` names of ``technology``'s model in a directory."""
+    tech = technology.upper()
+    feature_names(tech)
+    if tech == FDM:
+        return MODEL_FILE, META_FILE
+    return f"model_{tech.lower()}.joblib", f"model_{tech.lower()}.json"
 
 
 def _minor(version: str) -> str:
@@ -68,7 +79,7 @@ def save_model(
         "format": FORMAT,
         "sklearn_version": sklearn.__version__,
         "numpy_version": np.__version__,
-        "feature_names": list(FEATURE_NAMES),
+        "feature_names": list(model.feature_names),
         "targets": list(TARGETS),
         "materials": list(model.materials),
         "technology": model.technology,
@@ -79,8 +90,9 @@ def save_model(
         "model_sha256": hashlib.sha256(blob).hexdigest(),
         "model_bytes": len(blob),
     }
-    model_path = directory / MODEL_FILE
-    meta_path = directory / META_FILE
+    model_name, meta_name = model_files(model.technology)
+    model_path = directory / model_name
+    meta_path = directory / meta_name
     # atomic writes: an interrupted retrain leaves the previous model, never a torn file
     # (the metadata's hash is what load_model checks the model against)
     write_bytes_atomic(model_path, blob)
@@ -89,9 +101,10 @@ def save_model(
     return model_path, meta_path
 
 
-def read_metadata(directory: str | Path = DATA_DIR) -> dict[str, Any]:
-    """The ``model.json`` of ``directory`` (EstimateError when absent or unreadable)."""
-    path = Path(directory) / META_FILE
+def read_metadata(directory: str | Path = DATA_DIR, technology: str = FDM) -> dict[str, Any]:
+    """The metadata of ``technology``'s model in ``directory`` (EstimateError when absent
+    or unreadable)."""
+    path = Path(directory) / model_files(technology)[1]
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -100,7 +113,7 @@ def read_metadata(directory: str | Path = DATA_DIR) -> dict[str, Any]:
         raise EstimateError(f"cannot read {path}: {exc}; {_RETRAIN}") from exc
 
 
-def check_metadata(meta: dict[str, Any], *, where: str) -> None:
+def check_metadata(meta: dict[str, Any], *, where: str, technology: str = FDM) -> None:
     """Refuse a model saved in another format, scikit-learn minor version or feature list."""
     if meta.get("format") != FORMAT:
         raise EstimateError(f"{where}: model format {meta.get('format')!r} != {FORMAT}; {_RETRAIN}")
@@ -110,17 +123,18 @@ def check_metadata(meta: dict[str, Any], *, where: str) -> None:
             f"{where}: the estimator was saved with scikit-learn {saved} but "
             f"{sklearn.__version__} is installed; {_RETRAIN}"
         )
-    if list(meta.get("feature_names", [])) != list(FEATURE_NAMES):
+    if list(meta.get("feature_names", [])) != list(feature_names(technology)):
         raise EstimateError(
             f"{where}: the estimator's features differ from this code's; {_RETRAIN}"
         )
 
 
-@lru_cache(maxsize=8)
-def _load(directory: str) -> EstimateModel:
-    meta = read_metadata(directory)
-    check_metadata(meta, where=str(Path(directory) / META_FILE))
-    path = Path(directory) / MODEL_FILE
+@lru_cache(maxsize=16)
+def _load(directory: str, technology: str) -> EstimateModel:
+    model_name, meta_name = model_files(technology)
+    meta = read_metadata(directory, technology)
+    check_metadata(meta, where=str(Path(directory) / meta_name), technology=technology)
+    path = Path(directory) / model_name
     try:
         blob = path.read_bytes()
     except OSError as exc:
@@ -133,9 +147,14 @@ def _load(directory: str) -> EstimateModel:
     return model
 
 
-def load_model(directory: str | Path = DATA_DIR) -> EstimateModel:
-    """The saved model of ``directory`` (cached per directory; default: the shipped one)."""
-    return _load(str(Path(directory).resolve()))
+def load_model(directory: str | Path = DATA_DIR, technology: str = FDM) -> EstimateModel:
+    """``technology``'s saved model in ``directory`` (cached; default: the shipped one)."""
+    return _load(str(Path(directory).resolve()), technology.upper())
+
+
+def has_model(directory: str | Path, technology: str = FDM) -> bool:
+    """Whether ``directory`` holds ``technology``'s model metadata."""
+    return (Path(directory) / model_files(technology)[1]).is_file()
 
 
 load_model.cache_clear = _load.cache_clear  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import zipfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -30,6 +31,9 @@ from configurator.errors import EstimateError
 
 PROFILE_DIR = Path(__file__).resolve().parent / "data" / "profiles"
 BASE_PROFILE = "fdm_base.ini"
+SLA_PROFILE_DIR = PROFILE_DIR / "sla"
+#: SLA profile variants: supports + pad on (the default), or the part on the platform
+SLA_SUPPORT_VARIANTS = {"supports": "supports.ini", "nosupports": "nosupports.ini"}
 SLICER_EXECUTABLE = "prusa-slicer"
 DEFAULT_TIMEOUT_S = 300.0
 
@@ -83,6 +87,25 @@ class SliceResult:
 def bundled_materials() -> list[str]:
     """Material names with a committed filament profile."""
     return sorted(p.stem for p in PROFILE_DIR.glob("*.ini") if p.name != BASE_PROFILE)
+
+
+def sla_materials() -> list[str]:
+    """Resin names with a committed SLA material profile (``profiles/sla/<name>.ini``)."""
+    skip = {"base.ini", *SLA_SUPPORT_VARIANTS.values()}
+    return sorted(p.stem for p in SLA_PROFILE_DIR.glob("*.ini") if p.name not in skip)
+
+
+def sla_profile(material: str, *, supports: str = "supports") -> SlicerProfile:
+    """The SLA profile ``base.ini`` + ``<material>.ini`` + the supports variant; its name
+    is ``material`` with supports on, ``material + "-nosupports"`` with them off."""
+    path = SLA_PROFILE_DIR / f"{material}.ini"
+    if material not in sla_materials():
+        raise EstimateError(f"no SLA profile for resin {material!r}; bundled: {sla_materials()}")
+    if supports not in SLA_SUPPORT_VARIANTS:
+        raise EstimateError(f"SLA supports variant must be one of {sorted(SLA_SUPPORT_VARIANTS)}")
+    name = material if supports == "supports" else f"{material}-{supports}"
+    files = (SLA_PROFILE_DIR / "base.ini", path, SLA_PROFILE_DIR / SLA_SUPPORT_VARIANTS[supports])
+    return SlicerProfile(name=name, files=files)
 
 
 def resolve_profile(profile: SlicerProfile | str | Path) -> SlicerProfile:
@@ -152,6 +175,75 @@ def slicer_version() -> str:
     return m.group(1)
 
 
+def _run(cmd: list[str], out: Path, stl: Path, timeout_s: float) -> None:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise EstimateError(f"PrusaSlicer took longer than {timeout_s:.0f} s on {stl}") from exc
+    if proc.returncode != 0 or not out.is_file():
+        lines = [
+            ln.strip()
+            for ln in (proc.stderr + proc.stdout).splitlines()
+            if ln.strip() and "[trace]" not in ln and not _PROGRESS_RE.match(ln.strip())
+        ]
+        reason = lines[-1] if lines else f"exit code {proc.returncode}"
+        raise EstimateError(f"PrusaSlicer failed on {stl.name}: {reason}")
+
+
+@dataclass(frozen=True)
+class SlaResult:
+    """PrusaSlicer's SLA estimate: seconds, resin ml, fast/slow tilt layer counts."""
+
+    seconds: float
+    ml: float
+    fast_layers: int
+    slow_layers: int
+    archive_path: Path
+
+
+def parse_sl1(path: Path) -> SlaResult:
+    """Read ``printTime``, ``usedMaterial``, ``numFast``, ``numSlow`` from an ``.sl1`` zip."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            text = zf.read("config.ini").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise EstimateError(f"cannot read the SLA archive {path}: {exc}") from exc
+    conf = dict(
+        (k.strip(), v.strip()) for k, _, v in (ln.partition("=") for ln in text.splitlines()) if _
+    )
+    try:
+        return SlaResult(
+            seconds=float(conf["printTime"]),
+            ml=float(conf["usedMaterial"]),
+            fast_layers=int(conf["numFast"]),
+            slow_layers=int(conf["numSlow"]),
+            archive_path=Path(path),
+        )
+    except (KeyError, ValueError) as exc:
+        raise EstimateError(f"{path}: config.ini lacks a readable {exc}") from None
+
+
+def slice_sla(
+    stl_path: str | Path,
+    *,
+    profile: SlicerProfile,
+    workdir: str | Path,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> SlaResult:
+    """Slice ``stl_path`` for resin (``--export-sla``); the archive goes to ``workdir``."""
+    stl = Path(stl_path)
+    if not stl.is_file():
+        raise EstimateError(f"STL file {stl} does not exist")
+    out = Path(workdir) / f"{stl.stem}.sl1"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [_executable(), "--export-sla"]
+    for f in profile.files:
+        cmd += ["--load", str(f)]
+    cmd += ["--output", str(out), str(stl)]
+    _run(cmd, out, stl, timeout_s)
+    return parse_sl1(out)
+
+
 def slice_stl(
     stl_path: str | Path,
     *,
@@ -170,17 +262,6 @@ def slice_stl(
     for f in prof.files:
         cmd += ["--load", str(f)]
     cmd += ["--output", str(out), str(stl)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise EstimateError(f"PrusaSlicer took longer than {timeout_s:.0f} s on {stl}") from exc
-    if proc.returncode != 0 or not out.is_file():
-        lines = [
-            ln.strip()
-            for ln in (proc.stderr + proc.stdout).splitlines()
-            if ln.strip() and "[trace]" not in ln and not _PROGRESS_RE.match(ln.strip())
-        ]
-        reason = lines[-1] if lines else f"exit code {proc.returncode}"
-        raise EstimateError(f"PrusaSlicer failed on {stl.name}: {reason}")
+    _run(cmd, out, stl, timeout_s)
     seconds, mm, grams = parse_gcode(out)
     return SliceResult(seconds=seconds, filament_mm=mm, filament_g=grams, gcode_path=out)

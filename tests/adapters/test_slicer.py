@@ -87,3 +87,37 @@ def test_slicer_failure_is_one_readable_error(tmp_path) -> None:
         slice_stl(stl, profile="PLA", workdir=tmp_path)
     with pytest.raises(EstimateError, match="does not exist"):
         slice_stl(tmp_path / "nope.stl", profile="PLA", workdir=tmp_path)
+
+
+@pytest.mark.external
+@pytest.mark.skipif(shutil.which("prusa-slicer") is None, reason="prusa-slicer missing")
+def test_sla_export_of_a_small_box(tmp_path) -> None:
+    """The real SLA export: printTime is the layer count x (exposure + fast tilt) plus the
+    exposure fade and a constant; usedMaterial is the box's volume in ml."""
+    from configurator.adapters.slicer import parse_sl1, sla_materials, sla_profile, slice_sla
+    from configurator.core.estimate.sla import SlaParams, exposure_seconds
+
+    stl = tmp_path / "box.stl"
+    stl.write_bytes(trimesh.creation.box((20, 10, 5)).export(file_type="stl"))
+    assert sla_materials() == ["Resin"]
+    prof = sla_profile("Resin", supports="nosupports")
+    assert prof.name == "Resin-nosupports"
+    res = slice_sla(stl, profile=prof, workdir=tmp_path)
+    assert (res.fast_layers, res.slow_layers) == (100, 0)
+    assert res.ml == pytest.approx(1.0, rel=0.02)
+    p = SlaParams.from_settings(prof.settings())
+    assert not p.supports and p.exposure_time == 2
+    physical = exposure_seconds(100, p) + 100 * p.fast_tilt_time
+    assert 0 < res.seconds - physical < 120  # PrusaSlicer adds a fixed overhead
+    assert parse_sl1(res.archive_path) == res
+    with pytest.raises(EstimateError, match="no SLA profile"):
+        sla_profile("Unobtainium")
+
+
+def test_bad_sla_archive_is_one_error(tmp_path) -> None:
+    from configurator.adapters.slicer import parse_sl1
+
+    bad = tmp_path / "x.sl1"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(EstimateError, match="cannot read the SLA archive"):
+        parse_sl1(bad)

@@ -33,12 +33,29 @@ def random_solids(n: int, seed: int) -> list[trimesh.Trimesh]:
     return out
 
 
-def synthetic_seconds(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A slicer-like time: path terms at fixed speeds, a minimum layer time, 2 % noise."""
-    from configurator.engines.fitting.model import physical_terms
+def fdm_matrix(meshes: list[trimesh.Trimesh]) -> np.ndarray:
+    """``(n, len(FDM_FEATURES))`` print-path features at the default FDM profile."""
+    from configurator.core.estimate.fdm import FDM_FEATURES, FdmParams, fdm_features
 
-    t = physical_terms(X, layer_height=0.2)
-    shell, sparse, perimeter, skin, layers = (t[:, k] for k in range(5))
-    work = 0.02 * shell + 0.004 * sparse + 0.05 * perimeter + 0.01 * skin + 1.5 * layers + 60.0
-    slowed = np.maximum(work / layers, 8.0) * layers  # minimum layer time, like PrusaSlicer's
+    p = FdmParams()
+    rows = [fdm_features(m.vertices, m.faces, p) for m in meshes]
+    return np.array([[r[n] for n in FDM_FEATURES] for r in rows])
+
+
+def synthetic_seconds(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A slicer-like time from FDM features (``fdm_matrix``): path terms at fixed speeds, a
+    minimum layer time, 2 % noise."""
+    from configurator.core.estimate.fdm import FDM_FEATURES
+
+    c = {n: X[:, i] for i, n in enumerate(FDM_FEATURES)}
+    work = (
+        c["outer_wall_mm"] / 25
+        + c["inner_wall_mm"] / 45
+        + c["solid_mm2"] / 0.45 / 80
+        + c["sparse_mm2"] * 0.15 / 0.45 / 80
+        + 0.5 * c["loops"]
+        + 1.5 * c["layers"]
+        + 60.0
+    )
+    slowed = np.maximum(work / c["layers"], 8.0) * c["layers"]  # a minimum layer time
     return slowed * rng.lognormal(0.0, 0.02, len(X))

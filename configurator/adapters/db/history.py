@@ -2,8 +2,9 @@
 
 An adapter over the farm store's SQLAlchemy models (:mod:`configurator.adapters.db.store`): every
 job in state ``done`` with a reported ``actual_seconds``, with its node, material,
-technology, speed-1 estimate, grams used and the path of its mesh file. Features are
-recomputed from the job's file (STL or 3MF; all parts of a file together, as printed).
+technology, speed-1 estimate, grams used and the path of its mesh file. The meshes are read
+from the jobs' files (STL or 3MF; all parts of a file together, as printed); the estimate
+service computes each technology's features from them.
 """
 
 from __future__ import annotations
@@ -11,16 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import trimesh
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from configurator.core.estimate.features import (
-    DEFAULT_LAYER_HEIGHT,
-    FEATURE_NAMES,
-    as_matrix,
-    mesh_features,
-)
+from configurator.adapters.db.tables import JobRow, NodeRow
+from configurator.core.farm.models import JobState
 from configurator.errors import EstimateError
 
 
@@ -40,8 +37,6 @@ class CompletedJob:
 
 def read_completed_jobs(store) -> tuple[list[CompletedJob], dict[str, float]]:
     """``(completed jobs by id, {node_id: current speed})`` from a farm ``Store``."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     try:
         return _read(store)
     except SQLAlchemyError as exc:
@@ -50,9 +45,6 @@ def read_completed_jobs(store) -> tuple[list[CompletedJob], dict[str, float]]:
 
 
 def _read(store) -> tuple[list[CompletedJob], dict[str, float]]:
-    from configurator.adapters.db.tables import JobRow, NodeRow
-    from configurator.core.farm.models import JobState
-
     with store.transaction() as s:
         jobs = s.scalars(
             select(JobRow)
@@ -90,18 +82,18 @@ def load_job_mesh(path: Path) -> trimesh.Trimesh:
     return loaded
 
 
-def job_features(
-    jobs: list[CompletedJob], *, layer_height: float = DEFAULT_LAYER_HEIGHT
-) -> tuple[list[CompletedJob], np.ndarray, list[str]]:
-    """``(kept jobs, X (len(kept), 13), problems)``: features of the jobs whose files load.
+def job_meshes(
+    jobs: list[CompletedJob],
+) -> tuple[list[CompletedJob], list[trimesh.Trimesh], list[str]]:
+    """``(kept jobs, their meshes, problems)``: the jobs whose files load, with the mesh.
 
     Jobs whose file is missing or unreadable are left out and named in ``problems``.
     """
-    kept, rows, problems = [], [], []
+    kept, meshes, problems = [], [], []
     for job in jobs:
         try:
-            rows.append(mesh_features(load_job_mesh(job.file_path), layer_height=layer_height))
+            meshes.append(load_job_mesh(job.file_path))
             kept.append(job)
         except EstimateError as exc:
             problems.append(f"job {job.job_id}: {exc}")
-    return kept, as_matrix(rows).reshape(len(rows), len(FEATURE_NAMES)), problems
+    return kept, meshes, problems

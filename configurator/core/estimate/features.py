@@ -212,3 +212,39 @@ def analytic_features(
         "bodies": np.broadcast_to(np.asarray(bodies, float), vol.shape),
     }
     return np.column_stack([cols[n] for n in FEATURE_NAMES]).astype(np.float64)
+
+
+def overhang_support(
+    vertices: np.ndarray, faces: np.ndarray, *, angle_deg: float = OVERHANG_ANGLE_DEG
+) -> tuple[float, float]:
+    """``(overhang_mm2, support_mm3)``: the support rule used for SLA and SLM.
+
+    Faces facing down steeper than ``angle_deg`` below horizontal (n_z < -cos angle) and not
+    lying on the bed need supports; ``overhang_mm2`` is their area projected on the bed and
+    ``support_mm3`` the column under them down to the bed: Σ projected area × height of the
+    face's centroid above the lowest point (a solid column; a technology's support fill
+    fraction turns it into material).
+    """
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    tri = v[f]
+    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    if float(np.einsum("ij,ij->i", tri[:, 0], cross).sum()) < 0:
+        cross = -cross
+    norm = np.linalg.norm(cross, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        nz = np.where(norm > 0, cross[:, 2] / norm, 0.0)
+    z0 = float(tri[:, :, 2].min())
+    zc = tri[:, :, 2].mean(axis=1) - z0
+    tol = max(1e-6, 1e-6 * float(np.ptp(tri[:, :, 2])))
+    steep = (nz < -math.cos(math.radians(angle_deg))) & (tri[:, :, 2].max(axis=1) > z0 + tol)
+    proj = 0.5 * np.abs(cross[:, 2])
+    return float(proj[steep].sum()), float((proj[steep] * zc[steep]).sum())
+
+
+def mesh_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
+    """Enclosed volume, mm³ (signed tetrahedra, orientation-independent): exact, where a sum
+    of sampled layer sections is not."""
+    tri = np.asarray(vertices, dtype=np.float64)[np.asarray(faces, dtype=np.int64)]
+    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    return abs(float(np.einsum("ij,ij->i", tri[:, 0], cross).sum()) / 6.0)

@@ -2,10 +2,14 @@
 
 ::
 
-    material = cost_per_kg × grams / 1000          (the catalog material's cost per kg)
+    material = cost_per_kg × grams / 1000 × (1 + waste)   (the catalog material's cost per
+               kg; waste: powder / resin / filament lost per kg printed, per technology)
     machine  = rate_per_hour[technology] × seconds / 3600   (Settings.machine_rate_per_hour)
-    setup    = setup_cost                           (Settings.setup_cost, once per order line)
-    total    = material + machine + setup
+    setup    = per-build setup of the technology (build-plate preparation, inerting; shared
+               by the parts of one build once plates are batched)
+    post     = post-processing of the technology (SLA wash + cure; SLM stress relief,
+               plate removal, support removal)
+    total    = material + machine + setup + post
 
 All amounts are in the catalog's currency units; :class:`Price` rounds each to cents
 (half-even) and the total is the sum of the rounded parts, so a shown breakdown always adds up.
@@ -29,6 +33,7 @@ class Price:
     machine: float
     setup: float
     total: float
+    post_processing: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -77,15 +82,22 @@ def price(
     technology: str,
     rates: Mapping[str, float],
     setup_cost: float,
+    waste: float = 0.0,
+    post_processing: float = 0.0,
 ) -> Price:
-    """The price of one print: ``grams`` of a material at ``cost_per_kg``, ``seconds`` of
-    machine time on a ``technology`` node at ``rates[technology]`` per hour, plus setup."""
+    """The price of one print: ``grams`` of a material at ``cost_per_kg`` (plus ``waste``
+    as a fraction of it), ``seconds`` of machine time on a ``technology`` node at
+    ``rates[technology]`` per hour, the build's ``setup_cost`` and ``post_processing``."""
+    for name, v in (("waste", waste), ("post-processing cost", post_processing)):
+        if not (np.isfinite(v) and v >= 0):
+            raise EstimateError(f"{name} must be finite and non-negative, got {v}")
     material, machine, _ = price_parts(
-        grams=grams,
+        grams=grams * (1.0 + float(waste)),
         seconds=seconds,
         cost_per_kg=cost_per_kg,
         rate_per_hour=machine_rate(rates, technology),
         setup_cost=setup_cost,
     )
     m, t, s = round(float(material), 2), round(float(machine), 2), round(float(setup_cost), 2)
-    return Price(material=m, machine=t, setup=s, total=round(m + t + s, 2))
+    pp = round(float(post_processing), 2)
+    return Price(material=m, machine=t, setup=s, total=round(m + t + s + pp, 2), post_processing=pp)

@@ -11,10 +11,12 @@ import trimesh
 from configurator.adapters import model_store as persist
 from configurator.adapters.dataset import dumps
 from configurator.adapters.db.store import Store
-from configurator.core.estimate.features import FEATURE_NAMES, mesh_features
+from configurator.core.estimate.fdm import FDM_FEATURES
+from configurator.core.estimate.features import mesh_features
 from configurator.engines.fitting.calibrate import prior_weights, speed_factors
 from configurator.errors import EstimateError
-from configurator.services.estimate import service
+from configurator.services.estimate import service, training
+from configurator.services.estimate.technologies import technology
 from configurator.services.farm.service import FarmService
 from configurator.settings import Settings
 from tests.support.solids import random_solids, synthetic_seconds
@@ -41,14 +43,17 @@ def prior_dir(tmp_path):
     meshes = random_solids(60, seed=11)
     rng = np.random.default_rng(12)
     rows = []
+    fdm = technology("FDM")
+    names = list(FDM_FEATURES)
     for i, m in enumerate(meshes):
-        f = mesh_features(m)
-        x = np.array([[f[n] for n in FEATURE_NAMES]])
+        x = fdm.features(m, "PLA")
+        f = {**mesh_features(m), **dict(zip(names, x[0], strict=True))}
         for mat, k in (("PLA", 1.0), ("PETG", 1.2)):
             rows.append(
                 {
-                    "source": "primitive",
+                    "source": "family",
                     "catalog": "",
+                    "family": ("box", "cylinder", "tube")[i % 3],
                     "design_id": f"d{i}",
                     "part": "p",
                     "group": f"g{i}",
@@ -63,7 +68,7 @@ def prior_dir(tmp_path):
     csv = tmp_path / "slicer.csv"
     csv.write_text(dumps(rows))
     out = tmp_path / "prior"
-    service.train_from_dataset(dataset_path=csv, out_dir=out, evaluate=False)
+    training.train_from_dataset(dataset_path=csv, out_dir=out, evaluate=False)
     return out, csv
 
 
@@ -106,8 +111,7 @@ def test_refit_from_a_real_farm_store(tmp_path, prior_dir) -> None:
                 if job is None:
                     continue
                 mesh = trimesh.load(job.file_path, force="mesh")
-                f = mesh_features(mesh)
-                est, grams = prior.predict("PLA", np.array([[f[n] for n in FEATURE_NAMES]]))
+                est, grams = prior.predict("PLA", technology("FDM").features(mesh, "PLA"))
                 farm.complete(
                     node_id,
                     job.id,
@@ -120,13 +124,14 @@ def test_refit_from_a_real_farm_store(tmp_path, prior_dir) -> None:
                 break
         assert sum(done.values()) == 14 and min(done.values()) >= 3
 
-        report = service.retrain_from_history(
+        report = training.retrain_from_history(
             settings, store=store, prior_dir=prior_path, dataset_path=csv, min_jobs=3
         )
     finally:
         store.dispose()
 
     assert report.jobs == 14 and report.used_for_refit == 14 and not report.problems
+    assert report.technologies == {"FDM": 14}
     for name, node_id in nodes.items():
         assert report.speeds[node_id]["speed"] == pytest.approx(TRUE_SPEED[name], rel=1e-6)
     assert report.applied_speeds
@@ -142,7 +147,7 @@ def test_refit_from_a_real_farm_store(tmp_path, prior_dir) -> None:
     assert meta["training"]["history_jobs"] == 14
     refit = service.get_model(settings)
     # grams were reported 10 % above the prior: the refit moves towards them
-    X = np.array([[mesh_features(m)[n] for n in FEATURE_NAMES] for m in random_solids(14, seed=21)])
+    X = np.vstack([technology("FDM").features(m, "PLA") for m in random_solids(14, seed=21)])
     assert (refit.predict("PLA", X)[1] > prior.predict("PLA", X)[1]).mean() > 0.7
 
 
@@ -152,6 +157,6 @@ def test_no_completed_jobs_is_a_clear_error(tmp_path, prior_dir) -> None:
     store.migrate()
     try:
         with pytest.raises(EstimateError, match="no completed jobs"):
-            service.retrain_from_history(settings, store=store, prior_dir=prior_dir[0])
+            training.retrain_from_history(settings, store=store, prior_dir=prior_dir[0])
     finally:
         store.dispose()

@@ -9,12 +9,13 @@ import pytest
 import trimesh
 
 from configurator.adapters.dataset import DATASET_PATH, load_dataset
+from configurator.adapters.model_store import load_model
 from configurator.entrypoints.cli import main
 
 
 @pytest.fixture(scope="module")
 def small_csv(tmp_path_factory):
-    """The committed data set cut to a third of its designs (same columns, real rows)."""
+    """The committed FDM data set cut to a third of its parts (same columns, real rows)."""
     lines = DATASET_PATH.read_text().splitlines(keepends=True)
     ds = load_dataset()
     keep_groups = set(np.unique(ds.group)[::3].tolist())
@@ -30,25 +31,29 @@ def run(capsys, *argv):
     return code, out.out, out.err
 
 
-def test_evaluate_reports_model_and_baseline(capsys, small_csv) -> None:
+def test_evaluate_reports_model_and_baseline_per_family(capsys, small_csv) -> None:
     code, out, _ = run(
-        capsys, "estimate", "evaluate", "--data", str(small_csv), "--folds", "3", "--json"
+        capsys, "estimate", "evaluate", "--technology", "FDM", "--data", str(small_csv), "--json"
     )
     assert code == 0
-    report = json.loads(out)
+    report = json.loads(out)["FDM"]
+    assert report["split"] == "leave one shape family out"
     for target in ("seconds", "grams"):
-        assert report[target]["model"]["mape"] < report[target]["baseline"]["mape"]
-    code, out, _ = run(capsys, "estimate", "evaluate", "--data", str(small_csv), "--folds", "3")
-    assert code == 0 and "baseline MAPE" in out and "seconds" in out
+        r = report[target]
+        assert r["model"]["mape"] < r["baseline"]["mape"]
+        assert set(r["model"]["by_family"]) == set(report["families"])
+        assert "/" in r["model"]["worst_part"]
+    code, out, _ = run(
+        capsys, "estimate", "evaluate", "--technology", "FDM", "--data", str(small_csv)
+    )
+    assert code == 0 and "baseline MAPE" in out and "by family" in out and "worst part" in out
 
 
 def test_train_writes_a_loadable_model(capsys, small_csv, tmp_path) -> None:
     code, out, _ = run(
         capsys, "estimate", "train", "--data", str(small_csv), "--out", str(tmp_path), "--no-eval"
     )
-    assert code == 0 and "trained on" in out
-    from configurator.adapters.model_store import load_model
-
+    assert code == 0 and "trained FDM" in out
     assert {"PLA", "PETG", "ASA"} <= set(load_model(tmp_path).materials)
 
 
@@ -62,15 +67,17 @@ def test_mesh_estimate(capsys, tmp_path) -> None:
     code, out, _ = run(
         capsys, "estimate", "mesh", str(stl), "--catalog", "enclosure", "--material", "ASA"
     )
-    assert code == 0 and "price" in out
+    assert code == 0 and "price" in out and "FDM" in out
 
 
 @pytest.mark.parametrize(
     "argv",
     [
+        ("estimate", "evaluate", "--technology", "FDM", "--data", "/nonexistent.csv"),
         ("estimate", "evaluate", "--data", "/nonexistent.csv"),
         ("estimate", "mesh", "/nonexistent.stl"),
         ("estimate", "mesh", "{stl}", "--material", "Unobtainium"),
+        ("estimate", "mesh", "{stl}", "--catalog", "enclosure", "--material", "Resin"),
         ("estimate", "train", "--from-history", "--data-dir", "{tmp}"),
     ],
 )
