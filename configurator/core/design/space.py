@@ -367,6 +367,18 @@ class DesignSpace:
             feasible=feasible,
         )
 
+    def plate_extents(self, X: np.ndarray) -> np.ndarray | None:
+        """(n, 3) mm: the print plate's x, y, z extents of designs ``X`` (the catalog's
+        ``plate:``); None when the catalog declares none."""
+        if self.program.plate is None:
+            return None
+        X = np.atleast_2d(self.repair(X))
+        env = dict(self._fixed)
+        for j, v in enumerate(self.variables):
+            env[v.name] = self._env_column(v, X[:, j])
+        self.program.run(env, n=len(X))
+        return self.program.plate_extents(env, n=len(X))
+
     def values(self, x: np.ndarray) -> dict[str, Any]:
         """Everything a generator needs for one design: requirements, parameters (choice as
         label), derived values and ``volume``, table lookups (``"screw.hole"``), ``material``

@@ -90,20 +90,28 @@ def material_availability(state: FarmState, material: str, technology: str) -> A
         )
     notice = None
     if not (mask & state.accepting).any():
-        notice = _out_of_service(state, mask, f"{technology} printer that prints {material}")
+        notice = _out_of_service(
+            state, mask, technology, (f"that prints {material}", f"that print {material}")
+        )
     return Availability(material, technology, True, notice=notice, printers=int(mask.sum()))
 
 
-def _out_of_service(state: FarmState, mask: np.ndarray, what: str) -> str:
+def _out_of_service(
+    state: FarmState, mask: np.ndarray, technology: str, clause: tuple[str, str]
+) -> str:
+    """Why the printers of ``mask`` take no jobs (``clause``: singular, plural)."""
     idx = np.flatnonzero(mask)
     if len(idx) == 1:
         n = state.nodes[int(idx[0])]
-        return f"the only {what} ({_name(n)}) is {STATE_WORDS.get(n.state, n.state)}"
+        return (
+            f"the only {technology} printer {clause[0]} ({_name(n)}) is "
+            f"{STATE_WORDS.get(n.state, n.state)}"
+        )
     states = ", ".join(
-        f"{_name(state.nodes[int(i)])} {STATE_WORDS.get(state.nodes[int(i)].state, '')}"
+        f"{_name(state.nodes[int(i)])}: {STATE_WORDS.get(state.nodes[int(i)].state, '')}"
         for i in idx
     )
-    return f"none of the {len(idx)} {what}s takes jobs now ({states})"
+    return f"none of the {len(idx)} {technology} printers {clause[1]} takes jobs now ({states})"
 
 
 def missing_reason(state: FarmState, job: JobSnapshot) -> str | None:
@@ -132,7 +140,7 @@ def waiting_reason(state: FarmState, job: JobSnapshot) -> str:
     able = state.able(job)
     tech = Technology(job.technology).value
     if not (able & state.accepting).any():
-        return _out_of_service(state, able, f"{tech} printer that can print it")
+        return _out_of_service(state, able, tech, ("that can print it", "that can print it"))
     col = state.material_col[job.material]
     free = state.loaded[:, col] - state.reserved[:, col]
     ok = able & state.accepting
