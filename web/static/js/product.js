@@ -301,7 +301,8 @@ async function refreshQuote() {
     quoteItem("quote-price", "Price", q.price_total === null ? "—"
       : `${q.currency} ${q.price_total.toFixed(2)}${q.quantity > 1 ? ` (${q.price_each.toFixed(2)} each)` : ""}`),
     q.ready_by
-      ? quoteItem("quote-ready", "Ready by", `${fmtTime(q.ready_by)} · in ${fmtDuration(q.ready_in_s)}${demo}`, { "data-ready-by": q.ready_by })
+      ? quoteItem("quote-ready", "Ready by", `${fmtTime(q.ready_by)} · in ${fmtDuration(q.ready_in_s)}${demo}`,
+        { "data-ready-by": q.ready_by, "data-quoted-at": q.quoted_at })
       : quoteItem("quote-ready", "Ready by", `not yet known: ${q.waiting_reason}`, { "data-waiting": "true" }),
     quoteItem("quote-printer", printers.length > 1 ? "Printers" : "Printer", printers.join(", ") || "—"),
     quoteItem("quote-time", "Print time", `${fmtDuration(q.print_seconds)} per piece on our reference printer`),
