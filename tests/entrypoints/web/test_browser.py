@@ -172,3 +172,26 @@ def test_farm_dashboard_with_the_admin_key(server, page):
     page.wait_for_function("() => document.querySelectorAll('#load-chart polyline').length == 2")
     assert page.locator("#events li").count() > 0
     page.shot("dashboard")
+
+
+def test_materials_the_farm_cannot_print_are_shown_disabled_with_the_reason(server, page):
+    """Two FDM demo printers (PLA, PETG, ASA, ABS): no bone-plate material can be made."""
+    page.goto(server + "/products/bone-plate")
+    assert "faster than real time" in page.inner_text("#demo-banner")
+    for material, tech in (("Ti-6Al-4V", "SLM"), ("316L", "SLM"), ("PEEK", "FDM")):
+        option = page.locator(f'#material option[value="{material}"]')
+        assert option.is_disabled()
+        reason = f"no printer in the farm prints {material} ({tech})"
+        assert option.get_attribute("title") == reason
+        assert reason in page.inner_text(f'#material-farm li[data-material="{material}"]')
+    page.click("#advanced summary")
+    page.fill("#search-evals", "100")
+    page.click("#generate")  # best for my goals: nothing to search
+    page.wait_for_selector("#infeasible:not([hidden])", timeout=60_000)
+    text = page.inner_text("#infeasible")
+    assert "We cannot make this product right now" in text
+    assert "no printer in the farm prints Ti-6Al-4V (SLM)" in text
+    page.shot("bone-plate-unavailable")
+    page.goto(server + "/products/enclosure")
+    assert not page.locator('#material option[value="ASA"]').is_disabled()
+    assert page.locator("#material-farm li").count() == 0
