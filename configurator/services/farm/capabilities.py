@@ -65,21 +65,6 @@ class CapabilitiesMixin(FarmBase):
             self._view = (built, view)
             return view
 
-    def check_makeable(
-        self,
-        *,
-        material: str,
-        technology: Technology | str,
-        bbox: tuple[float, float, float],
-        max_age_s: float | None = None,
-    ) -> None:
-        """:class:`NoCapableNodeError` (409) naming what is missing when no registered node (any
-        state but removed) can make a ``bbox`` mm piece of ``material``."""
-        view = self.capabilities(max_age_s=max_age_s)
-        reason = view.missing(_piece(material, technology, bbox, 1.0, 0.0))
-        if reason is not None:
-            raise NoCapableNodeError(f"the farm cannot make this: {reason}")
-
     def quote(
         self,
         *,

@@ -9,9 +9,11 @@ from __future__ import annotations
 import base64
 import io
 
+import httpx
 import numpy as np
 import pytest
 
+from configurator.core.farm.demo import box_stl
 from tests.entrypoints.web.conftest import live_server, require_browser
 
 pytestmark = pytest.mark.browser
@@ -158,6 +160,15 @@ def test_infeasible_requirements_explain_what_to_relax(server, page):
 
 
 def test_farm_dashboard_with_the_admin_key(server, page):
+    # an operator's resin job: no SLA printer in this demo farm, so it waits, saying why
+    resin = httpx.post(
+        server + "/api/v1/farm/jobs",
+        headers={"Authorization": "Bearer browser-admin"},
+        files={"file": ("r.stl", box_stl(20, 20, 5), "application/octet-stream")},
+        data={"design_id": "resin-part", "material": "RESIN", "bbox_x": 20, "bbox_y": 20,
+              "bbox_z": 5, "est_seconds": 60, "grams": 2},
+    )  # fmt: skip
+    assert resin.status_code == 201 and resin.json()["state"] == "queued", resin.text
     page.goto(server + "/farm")
     page.fill("#admin-key", "wrong-key")
     page.click("#key-form button")
@@ -171,6 +182,8 @@ def test_farm_dashboard_with_the_admin_key(server, page):
     assert len(names) == 2 and all(n.startswith("demo-") for n in names)
     page.wait_for_function("() => document.querySelectorAll('#load-chart polyline').length == 2")
     assert page.locator("#events li").count() > 0
+    waiting = page.locator(f'#waiting-jobs tr[data-job-id="{resin.json()["id"]}"]')
+    assert "no printer in the farm prints RESIN (SLA)" in waiting.inner_text()
     page.shot("dashboard")
 
 

@@ -49,8 +49,9 @@ def test_a_node_cannot_report_itself_into_new_materials(make_farm):
     assert events(farm, "materials-ignored")[0].reason == (
         "reported PEEK, Ti-6Al-4V, not registered for this node"
     )
+    assert not farm.capabilities(max_age_s=0).availability("Ti-6Al-4V", "SLM").available
     with pytest.raises(NoCapableNodeError, match=r"Ti-6Al-4V \(SLM\)"):
-        farm.check_makeable(max_age_s=0, **{k: TI[k] for k in ("material", "technology", "bbox")})
+        farm.quote(**TI, est_seconds=60.0, quantity=1)
     job = submit(farm, **TI, design_id="ti")
     assert job.state == JobState.QUEUED
     assert job.last_reason == "no printer in the farm prints Ti-6Al-4V (SLM)"
