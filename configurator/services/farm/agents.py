@@ -36,7 +36,7 @@ class AgentsMixin(FarmBase):
         materials: Mapping[str, float] | None = None,
     ) -> NodeRow:
         """A node's sign of life with its state (idle/printing/paused) and loaded material
-        (grams per material; omitted = unchanged).
+        (grams per material; ``None`` = unchanged).
 
         Reported grams update the materials the operator registered the node for; a
         registered material the report leaves out is unloaded (0 g); a material it was

@@ -48,8 +48,8 @@ class JobsMixin(FarmBase):
         (an order's pieces) in ONE transaction: all are created, or none.
 
         ``require_makeable`` (orders): :class:`NoCapableNodeError` (409) naming what is
-        missing when no registered node (any state but removed) can make it — checked in the same
-        transaction as the routing, so capabilities that changed since a quote count.
+        missing when no registered node (any state but removed) can make it — checked in
+        the routing transaction, so capabilities that changed since a quote count.
         Otherwise such a job waits (``queued``) with the reason.
 
         Exactly one of ``file_bytes`` / ``file_path``. ``bbox`` mm, ``est_seconds`` on a
