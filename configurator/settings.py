@@ -41,6 +41,13 @@ class Settings(BaseSettings):
         description="routing policy of the farm (a name in configurator.core.farm.router.POLICIES)",
     )
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    capabilities_ttl_s: float = Field(
+        default=3.0,
+        ge=0,
+        le=300,
+        description="how long the farm's capability view (what it can make, its loads) is "
+        "cached, s; a change made through this process drops it at once",
+    )
 
     # optimization runs served over HTTP
     max_concurrent_runs: int = Field(default=4, ge=1, le=256)

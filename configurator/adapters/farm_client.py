@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from configurator.core.farm.capability import FarmPrinter, FarmProfile
 from configurator.errors import FarmError, RequirementsError, error_for_status
 
 API = "/api/v1/farm"
@@ -209,6 +210,7 @@ class OperatorClient(_Base):
         build_volume: tuple[float, float, float],
         materials: Mapping[str, float],
         speed: float = 1.0,
+        time_scale: float = 1.0,
     ) -> dict:
         """-> ``{"node": {...}, "node_key": key}``."""
         body = {
@@ -217,6 +219,7 @@ class OperatorClient(_Base):
             "build_volume": list(build_volume),
             "materials": dict(materials),
             "speed": speed,
+            "time_scale": time_scale,
         }
         return self.request("POST", f"{API}/nodes", json=body).json()
 
@@ -229,6 +232,29 @@ class OperatorClient(_Base):
 
     def status(self) -> dict:
         return self.request("GET", f"{API}/status").json()
+
+    def capabilities(self) -> dict:
+        """The farm's capability view (``GET /farm/capabilities``): printers with their
+        technology, build volume, materials, speed and state."""
+        return self.request("GET", f"{API}/capabilities").json()
+
+    def farm_profile(self) -> FarmProfile:
+        """What the farm can make, as a design run's farm constraint reads it."""
+        try:
+            printers = [
+                FarmPrinter(
+                    name=p["name"],
+                    technology=p["technology"],
+                    build_volume=tuple(p["build_volume"]),
+                    materials=sorted(p["materials"]),
+                )
+                for p in self.capabilities()["printers"]
+            ]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FarmError(
+                f"{self.server} answered an unexpected capability view: {exc}"
+            ) from None
+        return FarmProfile(printers=printers, source=self.server)
 
     def jobs(self, **params: Any) -> list[dict]:
         return self.request("GET", f"{API}/jobs", params=params).json()

@@ -1,8 +1,8 @@
 """The composition root: every service of a server, built once from :class:`Settings`.
 
 ``Container.build(settings)`` opens the store (migrating it), loads or creates the admin
-key, and wires the farm, the catalogs, the design book, the run manager and the order
-service together; ``close()`` stops the run manager and disposes of the store. The web
+key, and wires the farm, the catalogs, the design book, the run manager, the order and the
+quote services together; ``close()`` stops the run manager and disposes of the store. The web
 app (``create_app``) keeps one container in ``app.state.container``; tests and commands
 that need a farm without HTTP build their own.
 """
@@ -18,6 +18,7 @@ from configurator.services.design.runs import RunManager
 from configurator.services.farm.auth import load_or_create_admin_key
 from configurator.services.farm.service import FarmService
 from configurator.services.orders import OrderService
+from configurator.services.quotes import QuoteService
 from configurator.settings import Settings
 
 
@@ -32,6 +33,7 @@ class Container:
     book: DesignBook
     runs: RunManager
     orders: OrderService
+    quotes: QuoteService
     admin_key: str
     admin_key_generated: bool
 
@@ -47,6 +49,7 @@ class Container:
         book = DesignBook(settings, catalogs=catalogs)
         runs = RunManager(settings, on_records=book.put_many)
         orders = OrderService(farm=farm, book=book, catalogs=catalogs)
+        quotes = QuoteService(farm=farm, book=book, catalogs=catalogs)
         return cls(
             settings=settings,
             store=store,
@@ -55,6 +58,7 @@ class Container:
             book=book,
             runs=runs,
             orders=orders,
+            quotes=quotes,
             admin_key=admin_key,
             admin_key_generated=generated,
         )

@@ -2,9 +2,14 @@
 
 An order is its unguessable token (``secrets.token_urlsafe(24)``, 192 random bits) and
 the farm jobs that carry it (one job per piece, submitted through
-:meth:`~configurator.services.farm.service.FarmService.submit_job` with ``order_token``), so the
-farm store is the only record of it and the order page always shows the jobs' live
-state: node, position in that node's queue and estimated finish.
+:meth:`~configurator.services.farm.service.FarmService.submit_jobs` with ``order_token``), so
+the farm store is the only record of it and the order page always shows the jobs' live
+state: node, position in that node's queue and estimated finish — or why a piece waits —
+and, once printed, the printer that made it with its actual start and finish.
+
+An order the farm cannot make (no registered node prints the material, or none has room
+for the plate) is refused with 409 (:class:`~configurator.errors.NoCapableNodeError`),
+checked in the transaction that creates the jobs.
 """
 
 from __future__ import annotations
@@ -14,10 +19,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from configurator.core.geometry.layout import plate_extents
-from configurator.errors import EstimateError, NotFoundError, RequirementsError
+from configurator.errors import NotFoundError
+from configurator.services.quotes import (
+    MAX_QUANTITY,
+    design_record,
+    iso,
+    job_technology,
+    piece_of,
+)
 
-MAX_QUANTITY = 20
+__all__ = ["MAX_QUANTITY", "OrderCreate", "OrderJob", "OrderPublic", "OrderService", "iso"]
 #: customer priority -> farm job priority (higher first in a node's queue)
 PRIORITIES: dict[str, int] = {"low": -1, "normal": 0, "rush": 10}
 Priority = Literal["low", "normal", "rush"]
@@ -50,6 +61,13 @@ class OrderJob(BaseModel):
     queue_position: int | None = Field(default=None, description="0 = printing now or next")
     est_start: float | None = Field(default=None, description="POSIX seconds")
     est_finish: float | None = Field(default=None, description="POSIX seconds")
+    started_at: float | None = Field(default=None, description="actual start, POSIX seconds")
+    finished_at: float | None = Field(
+        default=None, description="actual finish (done, failed, cancelled), POSIX seconds"
+    )
+    waiting_reason: str | None = Field(
+        default=None, description="why a waiting (queued) piece has no printer yet"
+    )
     late: bool = False
     est_seconds: float = Field(description="print time on a speed-1 node, s")
     grams: float
@@ -70,6 +88,11 @@ class OrderPublic(BaseModel):
     price_total: float | None = None
     currency: str = "EUR"
     est_finish: float | None = Field(default=None, description="when the last piece should be done")
+    ready_by: str | None = Field(
+        default=None, description="est_finish as ISO 8601 UTC (what a quote's ready_by promised)"
+    )
+    finished_at: float | None = Field(default=None, description="when the last piece was done")
+    waiting_reason: str | None = Field(default=None, description="why a piece waits, if one does")
     links: dict[str, str]
 
 
@@ -84,49 +107,33 @@ class OrderService:
         self.book = book
         self.catalogs = catalogs
 
-    def _technology(self, record: Any, material: str) -> str | None:
-        catalog = self.catalogs.all().get(record.catalog_id) if self.catalogs else None
-        if catalog is None:
-            return None
-        if material not in catalog.materials:
-            raise RequirementsError(
-                {
-                    "material": f"not offered for this product (one of {', '.join(catalog.materials)})"
-                }
-            )
-        return catalog.materials[material].technology
-
     def place(self, order: OrderCreate) -> OrderPublic:
-        """Create one print job per piece; returns the order (jobs already routed)."""
-        try:
-            record = self.book.record(order.design_id)
-        except NotFoundError:
-            raise RequirementsError({"design_id": "unknown design; generate it first"}) from None
-        material = order.material or record.material
-        technology = self._technology(record, material)
-        estimate = self.book.estimate(record, material)
-        if estimate.error or estimate.print_time_s is None:
-            raise EstimateError(f"cannot estimate this print: {estimate.error}")
+        """Create one print job per piece; returns the order (jobs already routed).
+
+        RequirementsError on ``design_id``/``material``, EstimateError (503) without an
+        estimate, NoCapableNodeError (409) when the farm cannot make it."""
+        record = design_record(self.book, order.design_id)
+        piece = piece_of(self.book, self.catalogs, record, order.material)
         data = self.book.file_bytes(record, "3mf")
-        bbox = plate_extents(self.book.meshes(record))
         token = secrets.token_urlsafe(24)
         # all pieces in one transaction: a failure leaves no orphan job without a token
         self.farm.submit_jobs(
             design_id=record.design_id,
-            material=material,
-            technology=technology,
-            bbox=bbox,
-            est_seconds=max(float(estimate.print_time_s), 1.0),
-            grams=float(estimate.material_g or 0.0),
+            material=piece.material,
+            technology=piece.technology or job_technology(piece.material),
+            bbox=piece.bbox,
+            est_seconds=piece.est_seconds,
+            grams=piece.grams,
             file_bytes=data,
             file_name=f"{record.catalog_id}-{record.design_id[:12]}.3mf",
             priority=PRIORITIES[order.priority],
             labels=[
-                f"{record.catalog_id} piece {piece}/{order.quantity}"
-                for piece in range(1, order.quantity + 1)
+                f"{record.catalog_id} piece {piece_no}/{order.quantity}"
+                for piece_no in range(1, order.quantity + 1)
             ],
             order_token=token,
             actor="order",
+            require_makeable=True,
         )
         return self.get(token)
 
@@ -145,11 +152,14 @@ class OrderService:
                     job_id=job.id,
                     piece=piece,
                     state=str(place.state),
-                    node_id=place.node_id or job.node_id,
+                    node_id=place.node_id,
                     node_name=place.node_name,
                     queue_position=place.position,
                     est_start=place.est_start,
                     est_finish=place.est_finish,
+                    started_at=place.started_at,
+                    finished_at=place.finished_at,
+                    waiting_reason=place.waiting_reason,
                     late=bool(place.late),
                     est_seconds=job.est_seconds,
                     grams=job.grams,
@@ -173,6 +183,13 @@ class OrderService:
         except NotFoundError:
             pass
         finishes = [j.est_finish for j in out_jobs if j.est_finish is not None]
+        est_finish = (
+            max(finishes)
+            if finishes and state == "in progress" and len(finishes) == len(out_jobs)
+            else None
+        )
+        done_at = [j.finished_at for j in out_jobs if j.state == "done" and j.finished_at]
+        waiting = next((j.waiting_reason for j in out_jobs if j.waiting_reason), None)
         return OrderPublic(
             token=token,
             url=f"/orders/{token}",
@@ -187,7 +204,10 @@ class OrderService:
             price_each=price_each,
             price_total=None if price_each is None else round(price_each * len(jobs), 2),
             currency=currency or "EUR",
-            est_finish=max(finishes) if finishes and state == "in progress" else None,
+            est_finish=est_finish,
+            ready_by=None if est_finish is None else iso(est_finish).isoformat(),  # type: ignore[union-attr]
+            finished_at=max(done_at) if done_at and state == "done" else None,
+            waiting_reason=waiting,
             links={
                 "self": f"/api/v1/orders/{token}",
                 "page": f"/orders/{token}",

@@ -47,6 +47,14 @@ def api(tmp_path_factory):
         data_dir=tmp_path_factory.mktemp("registries"), admin_key=ADMIN, run_workers=1
     )
     with Server(settings) as client:
+        # runs are limited to what the server's farm can make: a printer for the enclosure
+        r = client.post(
+            "/api/v1/farm/nodes",
+            json={"name": "fdm", "technology": "FDM", "build_volume": [256, 256, 256],
+                  "materials": {"PLA": 1e4, "PETG": 1e4, "ASA": 1e4}},
+            headers={"Authorization": f"Bearer {ADMIN}"},
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
         yield client
 
 

@@ -44,9 +44,10 @@ def node_snapshot(row: NodeRow, *, busy_s: float = 0.0) -> NodeSnapshot:
         technology=Technology(row.technology),
         build_volume=(row.bv_x, row.bv_y, row.bv_z),
         materials=dict(row.materials or {}),
-        speed=row.speed,
+        speed=row.wall_speed,
         state=NodeState(row.state),
         busy_s=busy_s,
         last_heartbeat=row.last_heartbeat,
         name=row.name,
+        time_scale=float(row.time_scale or 1.0),
     )

@@ -18,7 +18,8 @@ class Statements:
         cols = ", ".join(c.name for c in JobRow.__table__.columns)
         self.touch = (
             "UPDATE farm_nodes SET last_heartbeat = :t_now WHERE id = :nid "
-            "AND state NOT IN ('offline', 'removed') RETURNING state, name, speed, materials"
+            "AND state NOT IN ('offline', 'removed') "
+            "RETURNING state, name, speed * time_scale AS speed, materials"
         )
         self.head = (
             f"SELECT {cols} FROM farm_jobs WHERE node_id = :nid AND state IN ('printing', 'assigned') "

@@ -30,12 +30,19 @@ class NodeRow(Base):
     bv_y: Mapped[float] = mapped_column(Float)
     bv_z: Mapped[float] = mapped_column(Float)
     speed: Mapped[float] = mapped_column(Float)
+    #: a simulated printer plays its prints time_scale× faster than real time (1: real)
+    time_scale: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
     materials: Mapped[dict[str, float]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64))
     last_heartbeat: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
+
+    @property
+    def wall_speed(self) -> float:
+        """Throughput in wall-clock time: ``speed × time_scale`` (what the router uses)."""
+        return float(self.speed) * float(self.time_scale or 1.0)
 
 
 class JobRow(Base):

@@ -351,8 +351,8 @@ def _expr_loc(catalog: Catalog, name: str) -> Loc:
 
 
 _HOST_ONLY = (
-    "{fname}() may be called in objectives and constraints only: derived values and the "
-    "volume feed the geometry, which must not depend on a print estimate"
+    "{fname}() may be called in objectives and constraints only: derived values, the "
+    "volume and the plate feed the geometry, which must not depend on a print estimate"
 )
 
 
@@ -394,6 +394,18 @@ def _compile(catalog: Catalog, scope: CatalogScope, issues: list[Issue]) -> Prog
             objectives[name] = compile_expression(parse(obj.expr), scope)
         except ExpressionError as exc:
             issues.append(Issue(("objectives", name, "expr"), exc.message, (exc.line, exc.col)))
+    plate: dict[str, Compiled] = {}
+    if catalog.plate is not None:
+        for axis in ("x", "y", "z"):
+            try:
+                tree = parse(getattr(catalog.plate, axis))
+                for fname, line, col in host_call_positions(tree):
+                    issues.append(
+                        Issue(("plate", axis), _HOST_ONLY.format(fname=fname), (line, col))
+                    )
+                plate[axis] = compile_expression(tree, scope)
+            except ExpressionError as exc:
+                issues.append(Issue(("plate", axis), exc.message, (exc.line, exc.col)))
     scope.values.update(catalog.objectives)  # constraints may read objectives
     constraints: dict[str, Compiled] = {}
     for i, c in enumerate(catalog.constraints):
@@ -404,7 +416,12 @@ def _compile(catalog: Catalog, scope: CatalogScope, issues: list[Issue]) -> Prog
     if len(issues) > n_before:
         return None
     return Program(
-        order=order, derived=derived, objectives=objectives, constraints=constraints, scope=scope
+        order=order,
+        derived=derived,
+        objectives=objectives,
+        constraints=constraints,
+        scope=scope,
+        plate=plate or None,
     )
 
 

@@ -123,6 +123,18 @@ class Printer(Strict):
     help: str | None = None
 
 
+class Plate(Strict):
+    """The printed piece's extents (mm) as the farm prints it: every part laid out on one
+    plate (:mod:`configurator.core.geometry.layout`), z up. What the farm's bed-fit rule
+    checks when a farm is attached to a design run; the conformance suite checks it
+    against the generated meshes."""
+
+    x: Expr
+    y: Expr
+    z: Expr
+    help: str | None = None
+
+
 class MeshChecks(Strict):
     """Tolerances the geometry conformance checks use."""
 
@@ -156,6 +168,11 @@ class Catalog(Strict):
     units: Literal["mm"] = "mm"
     materials: dict[str, Material] = Field(min_length=1)
     printers: dict[str, Printer] = Field(default_factory=dict)
+    plate: Plate | None = Field(
+        default=None,
+        description="extents of the printed piece, mm (x, y, z expressions); "
+        "the farm constraint of a farm-attached run needs it",
+    )
     mesh_checks: MeshChecks = Field(default_factory=MeshChecks)
     requirements: dict[str, Requirement] = Field(default_factory=dict)
     parameters: dict[str, Parameter] = Field(min_length=1)

@@ -11,7 +11,12 @@ Lookups: ``CHOICE.COLUMN`` reads ``tables[CHOICE][option][COLUMN]`` at the choic
 ``material.density``, ``material.cost_per_kg`` and ``material.PROPERTY``; ``printer.x``,
 ``printer.y``, ``printer.z`` (mm) and ``printer.volume`` (mm^3) are the build volume of the
 largest printer (by volume) whose technology matches the material's technology (0 when none
-can print it, so a fit constraint fails).
+can print it, so a fit constraint fails). The printers are the catalog's own ``printers:``
+unless the environment holds a table of its own under :data:`PRINTER_TABLE_KEY` (a farm
+attached to a design run: one row per material, columns :data:`PRINTER_COLUMNS`).
+
+``plate`` (when the catalog has one): the printed piece's x, y, z extents (mm), compiled
+like derived values; :meth:`Program.plate_extents` evaluates them.
 
 Host functions (``print_seconds``, ``print_grams``; :mod:`configurator.core.catalog.expressions`)
 read the estimator bound in ``env["@estimator"]`` and the design's ``material``;
@@ -29,6 +34,8 @@ import numpy as np
 from configurator.core.catalog.expressions import Compiled, Env, Fn
 
 PRINTER_COLUMNS = ("x", "y", "z", "volume")
+#: environment key of a printer table that replaces the catalog's (materials x columns)
+PRINTER_TABLE_KEY = "@printers"
 
 
 def _read(name: str) -> Fn:
@@ -38,6 +45,15 @@ def _read(name: str) -> Fn:
 def _lookup(index_name: str, column: np.ndarray) -> Fn:
     def fetch(env: Env) -> np.ndarray:
         return column[env[index_name]]
+
+    return fetch
+
+
+def _printer_lookup(column: np.ndarray, j: int) -> Fn:
+    def fetch(env: Env) -> np.ndarray:
+        table = env.get(PRINTER_TABLE_KEY)
+        col = column if table is None else table[:, j]
+        return col[env["material"]]
 
     return fetch
 
@@ -54,7 +70,9 @@ class CatalogScope:
 
     def getter(self, name: str) -> Fn | None:
         if name in self.lookups:
-            head = name.split(".", 1)[0]
+            head, _, col = name.partition(".")
+            if head == "printer":
+                return _printer_lookup(self.lookups[name], PRINTER_COLUMNS.index(col))
             return _lookup(self.index_of.get(head, head), self.lookups[name])
         if name in self.values or name in self.choices:
             return _read(name)
@@ -89,6 +107,16 @@ class Program:
     objectives: dict[str, Compiled]
     constraints: dict[str, Compiled]  # constraint name -> margin expression
     scope: CatalogScope
+    plate: dict[str, Compiled] | None = None  # "x", "y", "z" -> extent expression (mm)
+
+    def plate_extents(self, env: dict[str, np.ndarray], *, n: int) -> np.ndarray | None:
+        """(n, 3) mm: the plate extents of ``n`` designs from an environment :meth:`run`
+        filled; None when the catalog declares no ``plate``."""
+        if self.plate is None:
+            return None
+        with np.errstate(all="ignore"):
+            cols = [_full(self.plate[a](env), (n,)) for a in ("x", "y", "z")]
+        return np.column_stack(cols)
 
     def run(
         self, env: dict[str, np.ndarray], *, n: int

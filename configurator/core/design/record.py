@@ -11,6 +11,9 @@ machines do not change the id).
 ``estimator`` names the print estimator a catalog's host functions used (e.g.
 ``"learned:6b54f19ed0b8a9c2"``); it is part of the id only when set, so the ids of catalogs
 that call no host function (``estimator`` None) are what they were before the field existed.
+``farm`` likewise: the fingerprint of the farm a farm-attached run was limited to
+(:class:`~configurator.core.farm.capability.FarmProfile`), None for a run on the catalog's
+own printers.
 """
 
 from __future__ import annotations
@@ -41,8 +44,8 @@ IDENTITY_FIELDS = (
     "constraints",
     "feasible",
 )
-#: identity field that counts only when not None
-OPTIONAL_IDENTITY_FIELDS = ("estimator",)
+#: identity fields that count only when not None
+OPTIONAL_IDENTITY_FIELDS = ("estimator", "farm")
 
 
 def round_sig(value: float, digits: int = SIGNIFICANT) -> float:
@@ -103,6 +106,11 @@ class DesignRecord(_Model):
     estimator: str | None = Field(
         default=None,
         description="print estimator identity behind host-function objectives (None: none used)",
+    )
+    farm: str | None = Field(
+        default=None,
+        description="fingerprint of the farm whose printers the run was limited to "
+        "(None: the catalog's own printers)",
     )
     mesh: MeshInfo | None = None
     files: dict[str, str] = Field(default_factory=dict)

@@ -17,6 +17,14 @@ into every record of such a catalog (:attr:`DesignSpace.estimator_identity`).
 
 Requirement values may be given as numbers, booleans or text (``"80"``, ``"true"``, ``"M3"``),
 as they come from a command line or a web form.
+
+A farm attached (``DesignSpace(..., farm=FarmProfile)``, :mod:`configurator.core.design.farm_fit`)
+limits the search to what that farm can make: only the materials it prints are searched (a
+locked material it does not print is an error on ``material``), ``printer.*`` reads the
+farm's printers instead of the catalog's, and — when the catalog declares its ``plate`` —
+the constraint :data:`~configurator.core.design.farm_fit.FARM_CONSTRAINT` asks the plate to
+fit a printer of the farm that prints the design's material. Records then carry the farm's
+fingerprint (``farm``): the result depended on it.
 """
 
 from __future__ import annotations
@@ -29,7 +37,9 @@ import numpy as np
 
 from configurator.core.catalog.expressions import ESTIMATOR_KEY
 from configurator.core.catalog.model import Catalog
+from configurator.core.catalog.program import PRINTER_TABLE_KEY
 from configurator.core.design.estimator import AnalyticEstimator, PrintEstimator
+from configurator.core.design.farm_fit import FARM_CONSTRAINT, FARM_MESSAGE, FarmFit
 from configurator.core.design.inputs import (
     coerce,
     default_value,
@@ -55,6 +65,7 @@ from configurator.core.design.variables import (
     env_value,
     natural,
 )
+from configurator.core.farm.capability import FarmProfile
 from configurator.errors import OptimizationError, RequirementsError
 
 
@@ -92,6 +103,7 @@ class DesignSpace:
         weights: Sequence[float] | None = None,
         material: str | None = None,
         estimator: PrintEstimator | None = None,
+        farm: FarmProfile | None = None,
     ):
         self.catalog = catalog
         self.program = catalog.program
@@ -102,8 +114,11 @@ class DesignSpace:
                 estimator if estimator is not None else AnalyticEstimator.for_catalog(catalog)
             )
         errors: dict[str, str] = {}
+        #: the attached farm (None: the catalog's own printers)
+        self.farm = FarmFit(catalog, farm) if farm is not None else None
         self.requirements = resolve_requirements(catalog, requirements or {}, errors)
         self.locks = resolve_locks(catalog, locks or {}, material, errors)
+        searched = self._farm_materials(errors)
         narrowed = resolve_bounds(catalog, bounds or {}, self.locks, errors)
         self.objective_names = resolve_objectives(catalog, objectives, errors)
         self.weights = resolve_weights(weights, len(self.objective_names), errors)
@@ -114,15 +129,47 @@ class DesignSpace:
             [1 if catalog.objectives[n].sense == "min" else -1 for n in self.objective_names]
         )
         self.constraint_names = [c.name for c in catalog.constraints]
-        self.variables = build_variables(catalog, self.locks, narrowed, errors)
+        self._farm_constraint = self.farm is not None and self.program.plate is not None
+        if self._farm_constraint:
+            self.constraint_names.append(FARM_CONSTRAINT)
+        self.variables = build_variables(catalog, self.locks, narrowed, errors, materials=searched)
         if errors:
             raise RequirementsError(errors)
         self.xl = np.array([v.lower for v in self.variables], dtype=float)
         self.xu = np.array([v.upper for v in self.variables], dtype=float)
         self._index = {v.name: i for i, v in enumerate(self.variables)}
+        #: catalog material index of each option of the material variable (None: same)
+        self._material_codes: np.ndarray | None = None
+        if searched is not None and MATERIAL in self._index:
+            names = list(catalog.materials)
+            self._material_codes = np.array([names.index(m) for m in searched], dtype=np.intp)
         self._fixed = self._fixed_env()
 
+    def _farm_materials(self, errors: dict[str, str]) -> tuple[str, ...] | None:
+        """With a farm: the materials to search (a single one is locked); a locked material
+        the farm does not print is an error on ``material``."""
+        if self.farm is None:
+            return None
+        locked = self.locks.get(MATERIAL)
+        if locked is not None:
+            if not self.farm.availability[locked].available:
+                errors[MATERIAL] = str(self.farm.availability[locked].reason)
+            return None
+        available = tuple(self.farm.available)
+        if not available:
+            errors[MATERIAL] = "; ".join(self.farm.unavailable_reasons())
+            return None
+        if len(available) == 1:
+            self.locks[MATERIAL] = available[0]
+            return None
+        return available
+
     # ------------------------------------------------------------------ properties
+
+    @property
+    def farm_identity(self) -> str | None:
+        """The attached farm's fingerprint (None without a farm)."""
+        return None if self.farm is None else self.farm.fingerprint
 
     @property
     def estimator_identity(self) -> str | None:
@@ -173,6 +220,7 @@ class DesignSpace:
             ],
             "weights": self.weights,
             "constraints": list(self.constraint_names),
+            "farm": None if self.farm is None else self.farm.fingerprint,
         }
 
     # ------------------------------------------------------------------ encoding
@@ -217,6 +265,8 @@ class DesignSpace:
                 material_spec(self.catalog) if name == MATERIAL else self.catalog.parameters[name]
             )
             value, reason = coerce(spec, raw)
+            if not reason and v.options is not None and value not in v.options:
+                reason = f"not searched here (one of {', '.join(map(str, v.options))})"
             if reason:
                 errors[name] = reason
                 continue
@@ -250,10 +300,22 @@ class DesignSpace:
 
     # ------------------------------------------------------------------ evaluation
 
+    def _env_column(self, v: Any, column: np.ndarray) -> np.ndarray:
+        """A variable's column as the program reads it (choices as int indices; the
+        material as its catalog index, also when a farm limits the options)."""
+        if v.kind != "choice":
+            return column
+        idx = np.asarray(column).astype(np.intp)
+        if v.name == MATERIAL and self._material_codes is not None:
+            return self._material_codes[idx]
+        return idx
+
     def _fixed_env(self) -> dict[str, np.ndarray]:
         env: dict[str, Any] = {}
         if self.estimator is not None:
             env[ESTIMATOR_KEY] = self.estimator
+        if self.farm is not None:
+            env[PRINTER_TABLE_KEY] = self.farm.printer_table
         for name, value in self.requirements.items():
             env[name] = env_value(self.catalog.requirements[name], value)
         for name, value in self.locks.items():
@@ -271,8 +333,11 @@ class DesignSpace:
         env = dict(self._fixed)
         columns = np.ascontiguousarray(X.T)  # contiguous operands: every ufunc runs faster
         for j, v in enumerate(self.variables):
-            env[v.name] = columns[j].astype(np.intp) if v.kind == "choice" else columns[j]
+            env[v.name] = self._env_column(v, columns[j])
         derived, objectives, margins = self.program.run(env, n=n)
+        if self._farm_constraint:
+            extents = self.program.plate_extents(env, n=n)
+            margins[FARM_CONSTRAINT] = self.farm.margin(extents, env[MATERIAL])  # type: ignore[union-attr]
         # one pass: a sum is finite only if every term is (nan and inf propagate)
         total = np.zeros(n)
         F = np.empty((n, self.n_obj))
@@ -302,6 +367,18 @@ class DesignSpace:
             feasible=feasible,
         )
 
+    def plate_extents(self, X: np.ndarray) -> np.ndarray | None:
+        """(n, 3) mm: the print plate's x, y, z extents of designs ``X`` (the catalog's
+        ``plate:``); None when the catalog declares none."""
+        if self.program.plate is None:
+            return None
+        X = np.atleast_2d(self.repair(X))
+        env = dict(self._fixed)
+        for j, v in enumerate(self.variables):
+            env[v.name] = self._env_column(v, X[:, j])
+        self.program.run(env, n=len(X))
+        return self.program.plate_extents(env, n=len(X))
+
     def values(self, x: np.ndarray) -> dict[str, Any]:
         """Everything a generator needs for one design: requirements, parameters (choice as
         label), derived values and ``volume``, table lookups (``"screw.hole"``), ``material``
@@ -313,7 +390,7 @@ class DesignSpace:
         out.update({k: float(v[0]) for k, v in ev.derived.items()})
         env = dict(self._fixed)
         for j, v in enumerate(self.variables):
-            env[v.name] = ev.X[0, j].astype(np.intp) if v.kind == "choice" else ev.X[0, j]
+            env[v.name] = self._env_column(v, ev.X[0, j])
         for name in self.program.scope.lookups:
             out[name] = float(np.asarray(self.program.scope.getter(name)(env)).reshape(-1)[0])
         return out
@@ -348,6 +425,11 @@ class DesignSpace:
             )
             for c in cat.constraints
         }
+        if self._farm_constraint:
+            margin = float(ev.margins[FARM_CONSTRAINT][0])
+            constraints[FARM_CONSTRAINT] = ConstraintValue(
+                margin=margin, satisfied=margin >= 0, message=FARM_MESSAGE
+            )
         return DesignRecord.build(
             catalog_id=cat.id,
             catalog_version=cat.version,
@@ -361,4 +443,5 @@ class DesignSpace:
             constraints=constraints,
             feasible=bool(ev.feasible[0]),
             estimator=self.estimator_identity,
+            farm=self.farm_identity,
         )

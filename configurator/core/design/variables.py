@@ -51,7 +51,11 @@ def build_variables(
     locks: Mapping[str, Any],
     bounds: Mapping[str, tuple[float, float]],
     errors: dict[str, str],
+    *,
+    materials: tuple[str, ...] | None = None,
 ) -> list[Variable]:
+    """The searched variables; ``materials``: the materials the search may pick (default:
+    every material of the catalog, in catalog order)."""
     out: list[Variable] = []
     for name, spec in catalog.parameters.items():
         if name in locks:
@@ -81,7 +85,7 @@ def build_variables(
             )
         )
     if MATERIAL not in locks:
-        opts = tuple(catalog.materials)
+        opts = tuple(catalog.materials) if materials is None else tuple(materials)
         out.append(Variable(MATERIAL, "choice", 0.0, float(len(opts) - 1), options=opts))
     return out
 

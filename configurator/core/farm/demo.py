@@ -13,7 +13,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class DemoNode:
-    """A demo printer: build volume mm, grams loaded per material, throughput factor."""
+    """A demo printer: build volume mm, grams loaded per material, throughput factor
+    (relative to the reference printer the print-time estimator was fitted for)."""
 
     model: str
     technology: str
@@ -22,11 +23,19 @@ class DemoNode:
     speed: float
 
 
+#: The demo farm, in the order ``serve --demo-nodes N`` registers it (cycling past the end).
+#: The first six cover every material of the shipped catalogs (a test checks it). Build
+#: volumes are the makers' data sheets; speeds are relative throughput (docs/farm.md, "Demo
+#: farm", gives the sources).
 DEMO_NODES: tuple[DemoNode, ...] = (
-    DemoNode("mk4", "FDM", (250, 210, 220), {"PLA": 1000, "PETG": 1000}, 1.0),
-    DemoNode("x1c", "FDM", (256, 256, 256), {"PLA": 1000, "PETG": 1000, "ABS": 1000}, 1.8),
+    DemoNode("mk4", "FDM", (250, 210, 220), {"PLA": 1000, "PETG": 1000, "ASA": 1000}, 1.0),
+    DemoNode(
+        "x1c", "FDM", (256, 256, 256), {"PLA": 1000, "PETG": 1000, "ABS": 1000, "ASA": 1000}, 1.8
+    ),
+    DemoNode("p220", "FDM", (205, 155, 150), {"PEEK": 1000}, 0.5),
     DemoNode("form3", "SLA", (145, 145, 185), {"RESIN": 1000}, 0.8),
-    DemoNode("bigbox", "FDM", (350, 350, 350), {"PLA": 3000, "PETG": 2000}, 0.7),
+    DemoNode("m290", "SLM", (250, 250, 325), {"Ti-6Al-4V": 8000, "316L": 12000}, 0.6),
+    DemoNode("xl", "FDM", (360, 360, 360), {"PLA": 3000, "PETG": 2000}, 0.9),
 )
 
 

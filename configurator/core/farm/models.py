@@ -69,7 +69,8 @@ OPEN_JOB_STATES = frozenset({JobState.QUEUED, JobState.ASSIGNED, JobState.PRINTI
 FINAL_JOB_STATES = frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELLED})
 
 #: materials the farm knows, by technology (a job's technology follows from its material
-#: unless given explicitly)
+#: unless given explicitly). Names are the catalogs' material names (``catalogs/*.yaml``;
+#: a test checks that catalogs, demo nodes and this table agree).
 MATERIAL_TECHNOLOGY: Mapping[str, Technology] = {
     "PLA": Technology.FDM,
     "PETG": Technology.FDM,
@@ -77,18 +78,32 @@ MATERIAL_TECHNOLOGY: Mapping[str, Technology] = {
     "ASA": Technology.FDM,
     "TPU": Technology.FDM,
     "PA-CF": Technology.FDM,
+    "PEEK": Technology.FDM,  # high-temperature FDM (heated chamber, 400+ °C nozzle)
     "RESIN": Technology.SLA,
     "TOUGH-RESIN": Technology.SLA,
     "PA12": Technology.SLS,
     "PA11": Technology.SLS,
+    "Ti-6Al-4V": Technology.SLM,
+    "316L": Technology.SLM,
 }
+_BY_UPPER = {name.upper(): tech for name, tech in MATERIAL_TECHNOLOGY.items()}
+
+
+def technology_of(material: str) -> Technology | None:
+    """The technology of a material of :data:`MATERIAL_TECHNOLOGY` (case-insensitive), or
+    None for a material the table does not know."""
+    return _BY_UPPER.get(material.upper()) if material else None
 
 
 @dataclass(frozen=True, slots=True)
 class NodeSnapshot:
     """A node as the router sees it.
 
-    ``build_volume``: (x, y, z) mm. ``materials``: material name -> grams loaded.
+    ``build_volume``: (x, y, z) mm. ``materials``: material name -> grams loaded, for
+    the materials the operator registered it for (0 g: registered, none loaded).
+    ``speed``: wall-clock throughput factor — the registered speed times ``time_scale``
+    (a simulated demo printer plays its prints ``time_scale``× faster than real time; 1 for
+    a real printer), so every time the router computes is wall-clock time.
     ``busy_s``: remaining seconds of the job it is printing now (0 when idle), already at
     its own speed. ``last_heartbeat``: POSIX seconds or None if it never reported.
     """
@@ -102,6 +117,7 @@ class NodeSnapshot:
     busy_s: float = 0.0
     last_heartbeat: float | None = None
     name: str = ""
+    time_scale: float = 1.0
 
     @property
     def accepting(self) -> bool:

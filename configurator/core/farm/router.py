@@ -16,10 +16,13 @@ so a decision costs O(nodes) vectorized numpy work, never a re-sum of queues)::
 
 Definitions
 -----------
-* capable(node, job): node accepts jobs (idle/printing/paused), same technology, the job's
-  material loaded with at least ``job.grams`` left after what its queue already reserves,
-  and the part's (x, y) footprint fits the bed at *some* rotation about z (exact test,
-  including diagonal placements) with z <= the build height.
+* able(node, job) — the one capability rule, shared by the router, the farm's capability
+  view, the order check and the optimizer's farm constraint: same technology, the operator
+  registered the node for the job's material, and the part's (x, y) footprint fits the bed
+  at *some* rotation about z (exact test, including diagonal placements; :func:`fits_beds`)
+  with z <= the build height. Any state but removed (removed nodes are not in the state).
+* capable(node, job) = able, and now: the node accepts jobs (idle/printing/paused) and has
+  at least ``job.grams`` of the material left after what its queue already reserves.
 * load(node), seconds: remaining time of its current print + sum(est_seconds) of the jobs
   assigned to it / node.speed.
 * least-loaded = earliest finish: ``argmin(now + load + job.est_seconds / speed)`` over
@@ -43,6 +46,7 @@ snapshots, same calls and same seed → same decisions.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,36 +66,65 @@ _TECH_CODE = {t: i for i, t in enumerate(Technology)}
 _EPS = 1e-9
 
 
-def footprint_fits(
-    part_x: float, part_y: float, bed_x: np.ndarray, bed_y: np.ndarray
-) -> np.ndarray:
+def footprint_fits(part_x: Any, part_y: Any, bed_x: Any, bed_y: Any) -> np.ndarray:
     """Does a ``part_x`` × ``part_y`` rectangle (mm) fit in each bed at some rotation about z?
 
     Exact (Carver, 1956): with p >= q the part's sides and a >= b the bed's, it fits iff
     ``p <= a and q <= b``, or ``p > a``, ``q <= b`` and
     ``b >= (2pqa + (p² - q²)·sqrt(p² + q² - a²)) / (p² + q²)`` (a diagonal placement).
-    ``bed_x``/``bed_y``: arrays of shape (n,). Returns a bool array (n,).
+    Arguments broadcast against each other (numpy rules): one part against ``n`` beds,
+    or ``(n, 1)`` parts against ``(m,)`` beds. Returns a bool array of the broadcast shape.
     """
-    p, q = max(part_x, part_y), min(part_x, part_y)
+    px, py = np.asarray(part_x, dtype=float), np.asarray(part_y, dtype=float)
+    p, q = np.maximum(px, py), np.minimum(px, py)
     a = np.maximum(bed_x, bed_y)
     b = np.minimum(bed_x, bed_y)
     straight = (p <= a + _EPS) & (q <= b + _EPS)
     pp, qq = p * p, q * q
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
         need = (2 * p * q * a + (pp - qq) * np.sqrt(np.maximum(pp + qq - a * a, 0.0))) / (pp + qq)
     diagonal = (p > a) & (q <= b + _EPS) & (b + _EPS >= need)
     return straight | diagonal
 
 
+def fits_beds(bbox: Any, beds: Any) -> np.ndarray:
+    """The one bed-fit rule, vectorized: does each part of ``bbox`` (``(3,)`` or ``(n, 3)``
+    x, y, z mm) fit each bed of ``beds`` (``(m, 3)`` x, y, z mm) at some rotation about z
+    (:func:`footprint_fits`, diagonal placements included) with its height within the build
+    height? Returns ``(m,)`` for one part, ``(n, m)`` for several."""
+    box = np.asarray(bbox, dtype=float)
+    bed = np.asarray(beds, dtype=float).reshape(-1, 3)
+    if box.ndim == 2:
+        box = box[:, None, :]
+    height = bed[:, 2] + _EPS >= box[..., 2]
+    return height & footprint_fits(box[..., 0], box[..., 1], bed[:, 0], bed[:, 1])
+
+
 def fits_bed(bbox: tuple[float, float, float], bed: tuple[float, float, float]) -> bool:
-    """The one bed-fit rule: does a part of ``bbox`` (x, y, z mm) fit a printer of ``bed``
-    (x, y, z mm) at some rotation about z (:func:`footprint_fits`, diagonal placements
-    included) with its height within the build height?"""
-    x, y, z = (float(v) for v in bbox)
-    bx, by, bz = (float(v) for v in bed)
-    if z > bz + _EPS:
-        return False
-    return bool(footprint_fits(x, y, np.array([bx]), np.array([by]))[0])
+    """:func:`fits_beds` for one part and one printer (x, y, z mm each)."""
+    return bool(fits_beds(bbox, [bed])[0])
+
+
+def fit_margin(bboxes: Any, beds: Any) -> np.ndarray:
+    """How well each part of ``bboxes`` (n, 3 mm) fits the best of ``beds`` (m, 3 mm): a
+    margin in mm, ``>= 0`` exactly when :func:`fits_beds` says it fits some bed.
+
+    Per bed the margin is the straight placement's smallest slack ``min(a - p, b - q,
+    bed_z - z)`` (long side against long side), raised to 0 where only a diagonal
+    placement fits; the best bed counts. With no bed, ``-max(p, z)`` (the part needs a
+    printer at least that large). Returns ``(n,)``; an optimizer reads it as a constraint.
+    """
+    box = np.atleast_2d(np.asarray(bboxes, dtype=float))
+    bed = np.asarray(beds, dtype=float).reshape(-1, 3)
+    p = np.maximum(box[:, 0], box[:, 1])
+    if not len(bed):
+        return -np.maximum(p, box[:, 2])
+    q = np.minimum(box[:, 0], box[:, 1])
+    a, b = np.maximum(bed[:, 0], bed[:, 1]), np.minimum(bed[:, 0], bed[:, 1])
+    slack = np.minimum(np.minimum(a - p[:, None], b - q[:, None]), bed[:, 2] - box[:, 2][:, None])
+    fits = fits_beds(box, bed)
+    per_bed = np.where(fits, np.maximum(slack, 0.0), np.minimum(slack, -_EPS))
+    return per_bed.max(axis=1)
 
 
 class FarmState:
@@ -104,12 +137,15 @@ class FarmState:
 
     def __init__(self, nodes: Sequence[NodeSnapshot], *, now: float = 0.0):
         nodes = sorted(nodes, key=lambda n: n.id)
+        #: the snapshots, in row order (for explanations: names, states)
+        self.nodes: list[NodeSnapshot] = list(nodes)
         self.now = float(now)
         self.node_ids: list[str] = [n.id for n in nodes]
         self.index: dict[str, int] = {nid: i for i, nid in enumerate(self.node_ids)}
         n = len(nodes)
         self.tech = np.array([_TECH_CODE[Technology(nd.technology)] for nd in nodes], dtype=np.int8)
         bv = np.array([nd.build_volume for nd in nodes], dtype=float).reshape(n, 3)
+        self.beds = bv  # (n, 3) mm
         self.bed_x, self.bed_y, self.bed_z = bv[:, 0].copy(), bv[:, 1].copy(), bv[:, 2].copy()
         self.speed = np.array([nd.speed for nd in nodes], dtype=float)
         if n and (self.speed <= 0).any():
@@ -122,9 +158,12 @@ class FarmState:
             for m in nd.materials:
                 self.material_col.setdefault(m, len(self.material_col))
         self.loaded = np.zeros((n, len(self.material_col)))
+        #: (n, m) the operator registered the node for the material (grams may be 0)
+        self.registered = np.zeros((n, len(self.material_col)), dtype=bool)
         for i, nd in enumerate(nodes):
             for m, g in nd.materials.items():
                 self.loaded[i, self.material_col[m]] = g
+                self.registered[i, self.material_col[m]] = True
         self.reserved = np.zeros_like(self.loaded)
         self.queue_len = np.zeros(n, dtype=np.int64)
 
@@ -186,17 +225,30 @@ class FarmState:
         self.busy[i] = max(busy_s, 0.0)
 
     # -- capability / timing -------------------------------------------------------------
-    def capable(self, job: JobSnapshot) -> np.ndarray:
-        """Bool array (n,): which nodes can print ``job`` now."""
-        col = self.material_col.get(job.material)
+    def prints(self, technology: Technology | str, material: str) -> np.ndarray:
+        """Bool array (n,): nodes of ``technology`` registered for ``material``, in any
+        state (what the farm can make at all; material grams and states aside)."""
+        col = self.material_col.get(material)
         if col is None or not len(self):
             return np.zeros(len(self), dtype=bool)
-        x, y, z = job.bbox
-        mask = self.accepting & (self.tech == _TECH_CODE[Technology(job.technology)])
-        mask &= self.loaded[:, col] - self.reserved[:, col] + _EPS >= job.grams
-        mask &= self.bed_z + _EPS >= z
+        return (self.tech == _TECH_CODE[Technology(technology)]) & self.registered[:, col]
+
+    def able(self, job: JobSnapshot) -> np.ndarray:
+        """Bool array (n,): nodes that can make ``job`` at all — :meth:`prints` its material
+        and the part fits the bed (:func:`fits_beds`) — whatever their state and grams. The
+        one capability rule: :meth:`capable` adds only what changes from minute to minute."""
+        mask = self.prints(job.technology, job.material)
         if mask.any():
-            mask &= footprint_fits(x, y, self.bed_x, self.bed_y)
+            mask &= fits_beds(job.bbox, self.beds)
+        return mask
+
+    def capable(self, job: JobSnapshot) -> np.ndarray:
+        """Bool array (n,): which nodes can print ``job`` now: :meth:`able`, accepting
+        jobs, and enough of the material left after what their queues reserve."""
+        mask = self.able(job) & self.accepting
+        if mask.any():
+            col = self.material_col[job.material]
+            mask &= self.loaded[:, col] - self.reserved[:, col] + _EPS >= job.grams
         return mask
 
     def finish_times(self, job: JobSnapshot, *, now: float) -> np.ndarray:

@@ -24,6 +24,7 @@ from configurator.services.design.book import DesignBook
 from configurator.services.design.runs import RunManager
 from configurator.services.farm.service import FarmService
 from configurator.services.orders import OrderService
+from configurator.services.quotes import QuoteService
 from configurator.settings import Settings
 
 _operator_scheme = HTTPBearer(
@@ -69,12 +70,17 @@ async def get_orders(c: ContainerDep) -> OrderService:
     return c.orders
 
 
+async def get_quotes(c: ContainerDep) -> QuoteService:
+    return c.quotes
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 FarmDep = Annotated[FarmService, Depends(get_farm)]
 CatalogsDep = Annotated[CatalogCache, Depends(get_catalogs)]
 BookDep = Annotated[DesignBook, Depends(get_book)]
 RunsDep = Annotated[RunManager, Depends(get_runs)]
 OrdersDep = Annotated[OrderService, Depends(get_orders)]
+QuotesDep = Annotated[QuoteService, Depends(get_quotes)]
 
 
 async def require_admin(

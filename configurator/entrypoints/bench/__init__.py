@@ -17,6 +17,7 @@ BENCH_MODULES = (
     "configurator.entrypoints.bench.optimize",
     "configurator.entrypoints.bench.geometry",
     "configurator.entrypoints.bench.farm",
+    "configurator.entrypoints.bench.quote",
     "configurator.entrypoints.bench.api",
     "configurator.entrypoints.bench.estimate",
     "configurator.entrypoints.bench.simulate",

@@ -2,7 +2,10 @@
 
 Writes ``DIR/designs.json`` (the design records). Exit 2 on bad input (one line), exit 3
 when no feasible design exists (the least violated constraints named, by how much, and
-``DIR/infeasibility.json`` written). Progress on stderr: a bar on a terminal, else a
+``DIR/infeasibility.json`` written). ``--farm URL`` (with the operator key: ``--farm-key``
+or ``CONFIGURATOR_ADMIN_KEY``) limits the run to what that farm can make — its materials,
+a plate that fits one of its printers — and writes ``DIR/farm.json`` (what the run
+depended on); without it, the catalog's own ``printers:`` apply. Progress on stderr: a bar on a terminal, else a
 compact line every ~10 % of the budget.
 """
 
@@ -82,6 +85,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ADDRESS",
         default=None,
         help="run on a Dask scheduler (default: setting dask_address, else here)",
+    )
+    p.add_argument(
+        "--farm",
+        metavar="URL",
+        default=None,
+        help="limit the run to what this farm server can make (its capability view)",
+    )
+    p.add_argument(
+        "--farm-key",
+        metavar="KEY",
+        default=None,
+        help="the farm's operator key (default: environment CONFIGURATOR_ADMIN_KEY)",
     )
     p.add_argument("--catalog-dir", default=None, help="where catalog ids are looked up")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -207,7 +222,8 @@ def run(args: argparse.Namespace) -> int:
     )
     settings = Settings()
     catalog_dir = args.catalog_dir or str(settings.catalog_dir)
-    context = RunContext(catalog_dir=catalog_dir, time_cap_s=args.time_cap)
+    farm = _farm_profile(args.farm, args.farm_key or settings.admin_key) if args.farm else None
+    context = RunContext(catalog_dir=catalog_dir, time_cap_s=args.time_cap, farm=farm)
     _usable_out_dir(args.out)  # before the run, so a bad --out costs nothing
     address = args.dask or settings.dask_address
     result: OptimizationResult
@@ -220,7 +236,12 @@ def run(args: argparse.Namespace) -> int:
             result = service.run_request(request, context, on_progress=progress)
     try:
         written = service.write_result(
-            args.out, result, fmt=args.format, catalog=_abs(args.catalog), catalog_dir=catalog_dir
+            args.out,
+            result,
+            fmt=args.format,
+            catalog=_abs(args.catalog),
+            catalog_dir=catalog_dir,
+            farm=farm,
         )
     except OSError as exc:
         raise RequirementsError({"out": f"cannot write to {args.out}: {exc.strerror}"}) from None
@@ -237,6 +258,19 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _farm_profile(url: str, key: str | None) -> Any:
+    """The farm's capability view as a run's farm profile; one-line errors."""
+    from configurator.adapters.farm_client import OperatorClient
+    from configurator.errors import SettingsError
+
+    if not url.startswith(("http://", "https://")):
+        raise RequirementsError({"farm": f"expected an http(s) URL, got '{url}'"})
+    if not key:
+        raise SettingsError("--farm needs the operator key: --farm-key or CONFIGURATOR_ADMIN_KEY")
+    with OperatorClient(url, key, retry_for_s=5.0, timeout_s=10.0) as client:
+        return client.farm_profile()
 
 
 def _usable_out_dir(path: str) -> None:

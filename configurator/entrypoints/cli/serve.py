@@ -3,8 +3,11 @@
 Runs the API (and the web pages other modules add to the app) with uvicorn. The database
 schema is upgraded to head on start (SQLite under the data dir by default). The admin key
 is printed when it was generated (it is saved in ``DATA_DIR/admin.key``). With
-``--demo-nodes N``, N heterogeneous demo nodes are registered (and a few demo jobs when the
-farm is empty) and N simulated agents run beside the server in threads, stopped on exit.
+``--demo-nodes N``, N heterogeneous demo nodes are registered (6 or more cover every
+shipped catalog's materials) and N simulated agents run beside the server in threads,
+stopped on exit; the nodes are registered with ``--demo-speed`` as their time scale, so
+quotes and order pages promise the compressed times the demo prints take.
+``--demo-jobs N`` queues N demo box jobs when the farm is empty (a busy dashboard).
 """
 
 from __future__ import annotations
@@ -37,7 +40,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=60.0,
         metavar="X",
-        help="demo agents print X times faster than real time",
+        help="demo agents print X times faster than real time (quotes and orders follow)",
+    )
+    p.add_argument(
+        "--demo-fail-rate",
+        type=float,
+        default=0.02,
+        metavar="P",
+        help="probability that a demo print fails (default 0.02; the farm reroutes it)",
+    )
+    p.add_argument(
+        "--demo-jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="queue N demo box jobs when the farm is empty (default 0)",
     )
     p.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
@@ -60,6 +77,12 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 <= args.demo_nodes <= 64:
         raise SettingsError("--demo-nodes must be between 0 and 64")
+    if not 0 <= args.demo_jobs <= 10_000:
+        raise SettingsError("--demo-jobs must be between 0 and 10000")
+    if not (args.demo_speed > 0 and args.demo_speed <= 1e6):
+        raise SettingsError("--demo-speed must be > 0 and at most 1000000")
+    if not 0 <= args.demo_fail_rate <= 1:
+        raise SettingsError("--demo-fail-rate must be between 0 and 1")
     if not 0 < args.port < 65536:
         raise SettingsError("--port must be between 1 and 65535")
     overrides = {}
@@ -94,16 +117,21 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     threads = []
     if args.demo_nodes:
-        nodes = ensure_demo_nodes(app.state.container.farm, args.demo_nodes)
+        nodes = ensure_demo_nodes(
+            app.state.container.farm,
+            args.demo_nodes,
+            jobs=args.demo_jobs,
+            time_scale=args.demo_speed,
+        )
         host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
         url = f"http://{host}:{args.port}"
         for i, (name, key) in enumerate(nodes):
             client = NodeClient(url, key, retry_for_s=5.0, stop=stop)
-            printer = SimulatedPrinter(speed=args.demo_speed, fail_rate=0.02, seed=i)
+            printer = SimulatedPrinter(speed=args.demo_speed, fail_rate=args.demo_fail_rate, seed=i)
             t = threading.Thread(
                 target=run_agent,
                 args=(client, printer),
-                kwargs={"stop": stop, "poll_s": 2.0},
+                kwargs={"stop": stop, "poll_s": 1.0},
                 name=f"agent-{name}",
                 daemon=True,
             )
@@ -142,6 +170,10 @@ def _listen(host: str, port: int) -> socket.socket:
     SettingsError naming the address when it is taken or not ours to bind."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        return socket.create_server((host, port), family=family, backlog=2048)
+        sock = socket.create_server((host, port), family=family, backlog=2048)
     except OSError as exc:
         raise SettingsError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    # accepted connections inherit it: without, a response written in two parts (headers,
+    # body) waits for the client's delayed ACK (~40 ms a request on Linux)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from configurator.adapters import storage
 from configurator.core.design.record import DesignRecord
+from configurator.core.geometry.layout import plate_extents
 from configurator.errors import ConfiguratorError, NotFoundError
 from configurator.services import geometry
 from configurator.services.estimate import service as estimate_service
@@ -47,6 +48,7 @@ class DesignBook:
         self._lock = threading.Lock()
         self._records: OrderedDict[str, Any] = OrderedDict()
         self._estimates: dict[tuple[str, str], Estimate] = {}
+        self._extents: dict[str, tuple[float, float, float]] = {}
 
     # ------------------------------------------------------------------ records
     def put_many(self, records: list[Any]) -> None:
@@ -92,6 +94,17 @@ class DesignBook:
     def meshes(self, record: Any) -> dict[str, Any]:
         """Part name -> trimesh of the design (geometry service)."""
         return geometry.build_meshes(record, settings=self.settings, catalog=self.catalog(record))
+
+    def plate_extents(self, record: Any) -> tuple[float, float, float]:
+        """(x, y, z) mm of the design's print plate (what its farm jobs carry as their
+        bounding box; :func:`~configurator.core.geometry.layout.plate_extents`), memoised."""
+        with self._lock:
+            cached = self._extents.get(record.design_id)
+        if cached is None:
+            cached = plate_extents(self.meshes(record))
+            with self._lock:
+                self._extents[record.design_id] = cached
+        return cached
 
     def catalog(self, record: Any) -> Any | None:
         """The loaded catalog of a record (None: the services load it themselves)."""

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from configurator.core.farm.capability import FarmProfile
 from configurator.engines.optimize.algorithms import ALGORITHM_NAMES, MIN_EVALS
 from configurator.engines.optimize.run import MAX_TOP
 from configurator.errors import RequirementsError
@@ -89,13 +90,16 @@ class RunContext(BaseModel):
 
     ``catalog_path``: the catalog YAML the worker loads (None: look ``catalog_id`` up in
     ``catalog_dir``); ``model_dir``: the print-time model directory (None: the one
-    ``Settings`` picks); ``time_cap_s``: wall-clock cap (a capped run is not reproducible).
+    ``Settings`` picks); ``time_cap_s``: wall-clock cap (a capped run is not reproducible);
+    ``farm``: the farm the run is limited to (None: the catalog's own printers) — only its
+    materials are searched and the designs must fit one of its printers.
     """
 
     catalog_path: str | None = None
     catalog_dir: str | None = None
     model_dir: str | None = None
     time_cap_s: float | None = Field(default=None, gt=0)
+    farm: FarmProfile | None = None
 
 
 def parse_request(data: Mapping[str, Any]) -> DesignRequest:

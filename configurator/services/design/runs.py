@@ -245,14 +245,15 @@ class RunManager:
                 "server runs at once."
             )
 
-    def submit(self, request: DesignRequest, *, catalog: Any) -> Run:
-        """Start a run of ``request`` on ``catalog`` (a loaded catalog: the worker loads the
-        same file); returns at once with status ``queued``."""
+    def submit(self, request: DesignRequest, *, catalog: Any, farm: Any = None) -> Run:
+        """Start a run of ``request`` on ``catalog`` (loaded; the worker loads the same file),
+        limited to what ``farm`` (a FarmProfile) can make; returns at once, ``queued``."""
         context = RunContext(
             catalog_path=str(catalog.path) if catalog.path else None,
             catalog_dir=str(self.settings.catalog_dir),
             model_dir=str(model_dir(self.settings)),
             time_cap_s=self.limits.time_cap_s,
+            farm=farm,
         )
         n_obj = len(request.objectives or catalog.objectives)
         pareto = request.weights is None and n_obj > 1

@@ -13,6 +13,11 @@ evaluated with the model in use (:func:`~configurator.services.estimate.service.
 the refit under ``data_dir/estimate`` when there is one, else the shipped model), unless an
 ``estimator`` is passed; ``RunContext.model_dir`` picks the model's directory explicitly (what
 a worker process receives, as plain text). The records carry the estimator's identity.
+
+A farm attached (``RunContext.farm``, a :class:`~configurator.core.farm.capability.FarmProfile`:
+the server's own farm, or ``configurator design --farm URL``) limits the run to what that
+farm can make (:class:`~configurator.core.design.space.DesignSpace`); a catalog none of whose
+materials the farm prints ends ``infeasible`` at once, the report naming what is missing.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from typing import Any
 
 from configurator.adapters.dask_runner import map_runs
 from configurator.adapters.storage import write_bytes_atomic
+from configurator.core.design.farm_fit import FARM_CONSTRAINT, FarmFit
 from configurator.core.design.space import DesignSpace
+from configurator.core.farm.capability import FarmProfile
 from configurator.engines.optimize import (
     OptimizationResult,
     ProgressEvent,
@@ -32,6 +39,8 @@ from configurator.engines.optimize import (
     RequirementSpec,
     run_optimization,
 )
+from configurator.engines.optimize.infeasibility import ConstraintViolation, InfeasibilityReport
+from configurator.engines.optimize.results import RunStats
 from configurator.services.catalogs import resolve_catalog
 from configurator.services.design.request import DesignRequest, RunContext, parse_request
 from configurator.services.estimate.service import catalog_estimator, learned_estimator
@@ -78,12 +87,13 @@ def build_space(
     material: str | None = None,
     estimator: Any = None,
     settings: Any = None,
+    farm: FarmProfile | None = None,
 ) -> Any:
     """The :class:`DesignSpace` for a customer's input (it validates every field, text
     values from a command line included, and raises ``RequirementsError``).
 
     ``estimator``: the print estimator for host functions (default: :func:`space_estimator`,
-    the learned model ``settings`` picks)."""
+    the learned model ``settings`` picks). ``farm``: limit the space to what it can make."""
     if estimator is None:
         estimator = space_estimator(catalog, settings=settings)
     return DesignSpace(
@@ -95,6 +105,50 @@ def build_space(
         weights=list(weights) if weights is not None else None,
         material=material,
         estimator=estimator,
+        farm=farm,
+    )
+
+
+def farm_blocks(catalog: Any, request: DesignRequest, farm: FarmProfile | None) -> str | None:
+    """Why ``farm`` can make nothing of ``catalog`` for ``request`` (customer words), or
+    None: no farm, the request fixes a material (its availability is a field error), or
+    some material is available."""
+    if farm is None or request.material is not None or "material" in request.locks:
+        return None
+    fit = FarmFit(catalog, farm)
+    if fit.available:
+        return None
+    return "our farm cannot make this product now: " + "; ".join(fit.unavailable_reasons())
+
+
+def _farm_infeasible(request: DesignRequest, catalog: Any, reason: str) -> OptimizationResult:
+    """The result of a run whose catalog the farm cannot make at all (nothing evaluated)."""
+    names = list(request.objectives or catalog.objectives)
+    algorithm = request.algorithm or ("nsga2" if len(names) > 1 and not request.weights else "ga")
+    return OptimizationResult(
+        status="infeasible",
+        objective_names=names,
+        infeasibility=InfeasibilityReport(
+            summary=reason[0].upper() + reason[1:] + ".",
+            evaluations=0,
+            violations=[
+                ConstraintViolation(
+                    name=FARM_CONSTRAINT, message=reason, margin=-1.0, violation=1.0
+                )
+            ],
+            least_violating={},
+        ),
+        stats=RunStats(
+            algorithm=algorithm,
+            seed=request.seed,
+            budget=request.evals,
+            evaluations=0,
+            generations=0,
+            pop_size=0,
+            n_feasible=0,
+            stopped_by="evals",
+            seconds=0.0,
+        ),
     )
 
 
@@ -204,6 +258,9 @@ def run_request(
         cat = resolve_catalog(
             context.catalog_path or request.catalog_id, catalog_dir=context.catalog_dir
         )
+    blocked = farm_blocks(cat, request, context.farm)
+    if blocked is not None:
+        return _farm_infeasible(request, cat, blocked)
     if estimator is None:
         estimator = space_estimator(cat, settings=settings, model_dir=context.model_dir)
     space_kwargs = {
@@ -213,6 +270,7 @@ def run_request(
         "weights": request.weights,
         "material": request.material,
         "estimator": estimator,
+        "farm": context.farm,
     }
     space = build_space(cat, requirements=request.requirements, **space_kwargs)
     return run_optimization(
@@ -262,8 +320,12 @@ def write_result(
     catalog: Any = None,
     catalog_dir: str | Path | None = None,
     settings: Any = None,
+    farm: FarmProfile | None = None,
 ) -> list[Path]:
     """Write the run's files under ``out_dir``; returns their paths (designs.json first).
+
+    ``farm``: the farm the run was limited to, written as ``farm.json`` (what the result
+    depended on; the records carry its fingerprint).
 
     ok / cancelled: ``designs.json``; with ``fmt`` (``stl`` | ``3mf``) also one mesh file
     per part per design, built and checked by the geometry service
@@ -271,6 +333,9 @@ def write_result(
     (object, path or id) is needed for meshes. infeasible: ``infeasibility.json``.
     """
     out = Path(out_dir)
+    if farm is not None:
+        data = {"fingerprint": farm.fingerprint, **farm.model_dump(mode="json")}
+        write_bytes_atomic(out / "farm.json", (json.dumps(data, indent=2) + "\n").encode())
     if result.status == "infeasible" and result.infeasibility is not None:
         data = result.infeasibility.model_dump(mode="json")
         raw = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()

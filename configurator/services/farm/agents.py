@@ -36,7 +36,12 @@ class AgentsMixin(FarmBase):
         materials: Mapping[str, float] | None = None,
     ) -> NodeRow:
         """A node's sign of life with its state (idle/printing/paused) and loaded material
-        (grams per material; omitted = unchanged)."""
+        (grams per material; ``None`` = unchanged).
+
+        Reported grams update the materials the operator registered the node for; a
+        registered material the report leaves out is unloaded (0 g); a material it was
+        never registered for is ignored (an event says so): what a node can make comes
+        from its registration, never from the node alone."""
         reported = NodeState(state)
         if reported not in REPORTABLE_STATES:
             raise RequirementsError(
@@ -47,9 +52,22 @@ class AgentsMixin(FarmBase):
             node = self._agent_node(s, node_id)
             came_back = self._touch(s, node, now)
             changed = came_back
-            if materials is not None and dict(materials) != dict(node.materials or {}):
-                node.materials = {k: float(v) for k, v in materials.items()}
-                changed = True
+            if materials is not None:
+                registered = dict(node.materials or {})
+                loaded = {m: float(materials.get(m, 0.0)) for m in registered}
+                foreign = sorted(set(materials) - set(registered))
+                if foreign:
+                    self._event(
+                        s,
+                        now,
+                        "materials-ignored",
+                        f"reported {', '.join(foreign)}, not registered for this node",
+                        actor=f"node:{node.name}",
+                        node_id=node.id,
+                    )
+                if loaded != registered:
+                    node.materials = loaded
+                    changed = True
             printing = self._printing_job(s, node.id)
             if printing is not None and reported == NodeState.IDLE:
                 fate = recovery.after_failure(
@@ -65,6 +83,8 @@ class AgentsMixin(FarmBase):
                 node.state = NodeState.PRINTING if printing is not None else reported
             if changed:
                 self._reconcile_node(s, node, now, actor=f"node:{node.name}", reason="node changed")
+        if changed:
+            self._invalidate_view()
         return node
 
     def claim(self, node_id: str) -> JobRow | None:
@@ -135,7 +155,7 @@ class AgentsMixin(FarmBase):
                 return None, True
             job.state, job.started_at, job.updated_at = JobState.PRINTING, now, now
             job.progress_pct = job.seconds_left = job.progress_at = None
-            job.est_finish = now + job.est_seconds / node.speed
+            job.est_finish = now + job.est_seconds / node.wall_speed
             node.state = NodeState.PRINTING
             self._event(
                 s,

@@ -11,10 +11,11 @@ Units: seconds, grams, mm; instants are POSIX seconds (``clock()``).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from configurator.adapters.db.statements import statements_for
 from configurator.adapters.db.store import Store
 from configurator.adapters.db.tables import EventRow, JobRow, NodeRow
 from configurator.core.farm import recovery
+from configurator.core.farm.capability import FarmView, waiting_reason
 from configurator.core.farm.models import (
     ACCEPTING_STATES,
     Assignment,
@@ -41,7 +43,10 @@ from configurator.settings import Settings
 @dataclass(frozen=True)
 class JobPlace:
     """Where a job stands: ``position`` in its node's queue (0 = printing now or next),
-    ``est_start``/``est_finish`` POSIX s; None when not in a queue."""
+    ``est_start``/``est_finish`` POSIX s; None when not in a queue. ``node_id``/
+    ``node_name`` also name the printer that made a finished (or dead-lettered) job, with
+    its actual ``started_at``/``finished_at`` (POSIX s). ``waiting_reason``: why a
+    ``queued`` job waits (customer words)."""
 
     job_id: int
     state: str
@@ -51,6 +56,9 @@ class JobPlace:
     est_start: float | None
     est_finish: float | None
     late: bool
+    started_at: float | None = None
+    finished_at: float | None = None
+    waiting_reason: str | None = None
 
 
 class FarmBase:
@@ -77,6 +85,13 @@ class FarmBase:
         self._admin_hash = hash_key(admin_key) if admin_key else None
         self._node_keys: dict[str, str] = {}
         self._sql = statements_for(store.engine.dialect.name)
+        # the capability view (services/farm/capabilities.py): (monotonic built, view)
+        self._view: tuple[float, FarmView] | None = None
+        self._view_lock = threading.Lock()
+
+    def _invalidate_view(self) -> None:
+        """Forget the cached capability view (after a change this process committed)."""
+        self._view = None
 
     @contextmanager
     def _tx(self, *, routing: bool = False) -> Iterator[Session]:
@@ -131,20 +146,24 @@ class FarmBase:
             raise NotFoundError(f"job {job_id} not found")
         return job
 
-    def _farm_state(self, s: Session, now: float) -> FarmState:
+    def _farm_view(self, s: Session, now: float) -> FarmView:
+        """Every registered node (not removed) with its current print's remaining seconds
+        and its queue's totals, at ``now`` (wall-clock speeds: speed × time_scale)."""
         s.flush()
         nodes = self.store.active_nodes(s)
-        speed = {n.id: n.speed for n in nodes}
+        speed = {n.id: n.wall_speed for n in nodes}
         busy: dict[str, float] = {}
         for j in self.store.printing_jobs(s):
             if j.node_id in speed:
                 busy[j.node_id] = remaining_seconds(j, speed=speed[j.node_id], now=now)
-        state = FarmState([node_snapshot(n, busy_s=busy.get(n.id, 0.0)) for n in nodes], now=now)
-        for node_id, (totals, count) in self.store.node_totals(s).items():
-            state.add_totals(
-                node_id, seconds=totals.queued_seconds, reserved=totals.reserved, count=count
-            )
-        return state
+        return FarmView(
+            nodes=tuple(node_snapshot(n, busy_s=busy.get(n.id, 0.0)) for n in nodes),
+            totals=self.store.node_totals(s),
+            at=now,
+        )
+
+    def _farm_state(self, s: Session, now: float) -> FarmState:
+        return self._farm_view(s, now).state()
 
     def _apply_assignment(
         self, s: Session, job: JobRow, a: Assignment, now: float, actor: str
@@ -155,21 +174,36 @@ class FarmBase:
         job.progress_pct = job.seconds_left = job.progress_at = None
         if a.node_id is None:
             job.state, job.node_id, job.est_finish = JobState.QUEUED, None, None
-            self._event(s, now, "waiting", a.reason, actor=actor, job_id=job.id)
+            if job.last_reason != a.reason:  # a job waiting for the same reason logs it once
+                self._event(s, now, "waiting", a.reason, actor=actor, job_id=job.id)
+            job.last_reason = a.reason
         else:
             job.state, job.node_id, job.est_finish = JobState.ASSIGNED, a.node_id, a.finish_at
             job.assigned_at = now
             self._event(s, now, "assigned", a.reason, actor=actor, job_id=job.id, node_id=a.node_id)
 
-    def _route_rows(self, s: Session, rows: Sequence[JobRow], now: float, *, actor: str) -> None:
-        """Route jobs that are not in any queue (state queued, node None), queue order."""
+    def _route_rows(
+        self,
+        s: Session,
+        rows: Sequence[JobRow],
+        now: float,
+        *,
+        actor: str,
+        state: FarmState | None = None,
+    ) -> None:
+        """Route jobs that are not in any queue (state queued, node None), queue order; a
+        job no node can take now waits with the reason (:func:`waiting_reason`).
+        ``state``: the farm state to route on (default: read now)."""
         if not rows:
             return
-        state = self._farm_state(s, now)
+        if state is None:
+            state = self._farm_state(s, now)
         policy = make_policy(self.policy_name, seed=self.seed)
         by_id = {str(r.id): r for r in rows}
         for snap in sorted((job_snapshot(r) for r in rows), key=queue_key):
             a = route(state, snap, policy, now=now)
+            if a.node_id is None:
+                a = replace(a, reason=waiting_reason(state, snap))
             self._apply_assignment(s, by_id[snap.id], a, now, actor)
 
     def _unqueue(self, job: JobRow, now: float, reason: str) -> None:
@@ -296,7 +330,7 @@ class FarmBase:
     def _plan(self, s: Session, node: NodeRow, now: float):
         jobs = self.store.open_jobs(s, node_id=node.id)
         printing = next((j for j in jobs if j.state == JobState.PRINTING), None)
-        busy = remaining_seconds(printing, speed=node.speed, now=now) if printing else 0.0
+        busy = remaining_seconds(printing, speed=node.wall_speed, now=now) if printing else 0.0
         return schedule(node_snapshot(node, busy_s=busy), [job_snapshot(j) for j in jobs], now=now)
 
     def _printing_job(self, s: Session, node_id: str) -> JobRow | None:

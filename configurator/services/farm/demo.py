@@ -15,14 +15,18 @@ DEMO_KEYS_FILE = "demo-nodes.json"
 
 
 def ensure_demo_nodes(
-    farm: Any, count: int, *, jobs_per_node: int = 2, seed: int = 0
+    farm: Any, count: int, *, jobs: int = 0, time_scale: float = 1.0, seed: int = 0
 ) -> list[tuple[str, str]]:
-    """Make sure ``count`` demo nodes exist (heterogeneous, see
+    """Make sure exactly ``count`` demo nodes exist (heterogeneous, see
     :mod:`configurator.core.farm.demo`) and return their (name, key).
 
-    Keys are kept in ``data_dir/demo-nodes.json`` (mode 0600) so a restart reuses the
-    same nodes; a demo node whose key was lost is removed and registered again. When the
-    farm has no jobs yet, ``jobs_per_node × count`` demo box jobs are submitted.
+    ``time_scale``: the demo agents play prints that many times faster than real time; the
+    nodes are registered with it, so routing, quotes and order pages use the compressed
+    time (docs/farm.md, "Demo farm"). Keys are kept in ``data_dir/demo-nodes.json`` (mode
+    0600) so a restart reuses the same nodes (their spec and time scale brought up to date);
+    a demo node whose key was lost, or that is no longer wanted (fewer demo nodes than last
+    time, an older demo line-up), is removed. When the farm has no jobs yet, ``jobs`` demo
+    box jobs are submitted (for a dashboard demo; none by default).
     """
     path = Path(farm.settings.data_dir) / DEMO_KEYS_FILE
     keys: dict[str, str] = {}
@@ -32,15 +36,28 @@ def ensure_demo_nodes(
         except ValueError:
             keys = {}
     existing = {n.name: n for n in farm.list_nodes()}
+    wanted = dict(demo_node(i) for i in range(count))
+    for name in sorted(set(keys) - set(wanted)):  # ours, no longer wanted
+        if name in existing:
+            farm.remove_node(existing[name].id)
+        del keys[name]
     out = []
-    for i in range(count):
-        name, spec = demo_node(i)
+    for name, spec in wanted.items():
         key = keys.get(name)
         node = existing.get(name)
         if node is not None and key and farm.node_id_for_key(key) == node.id:
-            out.append((name, key))
-            continue
-        if node is not None:
+            if (
+                node.technology != spec.technology
+                or (node.bv_x, node.bv_y, node.bv_z) != tuple(map(float, spec.build_volume))
+                or set(node.materials or {}) != set(spec.materials)
+            ):
+                farm.remove_node(node.id)  # another machine under the same name
+            else:
+                if node.speed != spec.speed or node.time_scale != time_scale:
+                    farm.update_node(node.id, speed=spec.speed, time_scale=time_scale)
+                out.append((name, key))
+                continue
+        elif node is not None:
             farm.remove_node(node.id)
         _, key = farm.register_node(
             name=name,
@@ -48,26 +65,34 @@ def ensure_demo_nodes(
             build_volume=spec.build_volume,
             materials=spec.materials,
             speed=spec.speed,
+            time_scale=time_scale,
         )
         keys[name] = key
         out.append((name, key))
     storage.write_bytes_atomic(path, json.dumps(keys, indent=1).encode(), mode=0o600)
-    if count and not farm.list_jobs(limit=1):
-        rng = np.random.default_rng(seed)
-        for k in range(jobs_per_node * count):
-            _, spec = demo_node(k % count)
-            material = sorted(spec.materials)[0]
-            size = np.round(rng.uniform(20, 120, 3), 1)
-            size[2] = min(size[2], 100)
-            volume_cm3 = float(np.prod(size)) / 1000 * 0.25  # 25 % infill-ish
-            farm.submit_job(
-                design_id=f"demo-box-{k + 1}",
-                material=material,
-                bbox=tuple(float(v) for v in size),
-                est_seconds=float(600 + volume_cm3 * 60),
-                grams=round(volume_cm3 * 1.2, 1),
-                file_bytes=box_stl(*size),
-                file_name=f"demo-box-{k + 1}.stl",
-                label="demo",
-            )
+    if count and jobs and not farm.list_jobs(limit=1):
+        _submit_demo_jobs(farm, count, jobs, seed=seed)
     return out
+
+
+def _submit_demo_jobs(farm: Any, count: int, jobs: int, *, seed: int) -> None:
+    """``jobs`` box-shaped demo jobs, spread over the demo nodes' materials."""
+    rng = np.random.default_rng(seed)
+    for k in range(jobs):
+        _, spec = demo_node(k % count)
+        material = sorted(spec.materials)[0]
+        size = np.round(rng.uniform(20, 120, 3), 1)
+        size[:2] = np.minimum(size[:2], min(spec.build_volume[:2]))
+        size[2] = min(size[2], 100, spec.build_volume[2])
+        volume_cm3 = float(np.prod(size)) / 1000 * 0.25  # 25 % infill-ish
+        farm.submit_job(
+            design_id=f"demo-box-{k + 1}",
+            material=material,
+            technology=spec.technology,
+            bbox=tuple(float(v) for v in size),
+            est_seconds=float(600 + volume_cm3 * 60),
+            grams=round(volume_cm3 * 1.2, 1),
+            file_bytes=box_stl(*size),
+            file_name=f"demo-box-{k + 1}.stl",
+            label="demo",
+        )

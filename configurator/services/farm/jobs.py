@@ -7,10 +7,18 @@ from pathlib import Path
 from typing import Any
 
 from configurator.adapters import storage
+from configurator.adapters.db.snapshots import job_snapshot
 from configurator.adapters.db.tables import EventRow, JobRow, NodeRow
+from configurator.core.farm.capability import missing_reason
 from configurator.core.farm.files import JOB_FILE_EXTENSIONS, sniff_job_file
-from configurator.core.farm.models import MATERIAL_TECHNOLOGY, JobState, Technology
-from configurator.errors import ConflictError, ForbiddenError, NotFoundError, RequirementsError
+from configurator.core.farm.models import MATERIAL_TECHNOLOGY, JobState, Technology, technology_of
+from configurator.errors import (
+    ConflictError,
+    ForbiddenError,
+    NoCapableNodeError,
+    NotFoundError,
+    RequirementsError,
+)
 from configurator.services.farm.base import FarmBase, JobPlace
 
 
@@ -34,9 +42,15 @@ class JobsMixin(FarmBase):
         labels: Sequence[str | None] = (None,),
         order_token: str | None = None,
         actor: str = "operator",
+        require_makeable: bool = False,
     ) -> list[JobRow]:
         """Store the file under ``data_dir/jobs/`` and route one job per entry of ``labels``
         (an order's pieces) in ONE transaction: all are created, or none.
+
+        ``require_makeable`` (orders): :class:`NoCapableNodeError` (409) naming what is
+        missing when no registered node (any state but removed) can make it — checked in
+        the routing transaction, so capabilities that changed since a quote count.
+        Otherwise such a job waits (``queued``) with the reason.
 
         Exactly one of ``file_bytes`` / ``file_path``. ``bbox`` mm, ``est_seconds`` on a
         speed-1 node, ``grams`` of ``material``, ``deadline`` POSIX s. Raises
@@ -62,7 +76,7 @@ class JobsMixin(FarmBase):
                 problems["file"] = why
         tech = technology
         if tech is None:
-            tech = MATERIAL_TECHNOLOGY.get(material.upper()) if material else None
+            tech = technology_of(material)
             if tech is None:
                 problems["material"] = (
                     f"unknown material {material!r}; give technology or one of {sorted(MATERIAL_TECHNOLOGY)}"
@@ -89,6 +103,7 @@ class JobsMixin(FarmBase):
         path, digest = storage.store_job_file(self.settings.data_dir, file_bytes, ext)
         now = self.clock()
         with self._tx(routing=True) as s:
+            state = self._farm_state(s, now)
             jobs = [
                 JobRow(
                     design_id=design_id,
@@ -116,6 +131,10 @@ class JobsMixin(FarmBase):
                 )
                 for label in labels
             ]
+            if require_makeable:
+                missing = missing_reason(state, job_snapshot(jobs[0]))
+                if missing is not None:
+                    raise NoCapableNodeError(f"the farm cannot make this: {missing}")
             s.add_all(jobs)
             s.flush()
             for job in jobs:
@@ -127,7 +146,8 @@ class JobsMixin(FarmBase):
                     actor=actor,
                     job_id=job.id,
                 )
-            self._route_rows(s, jobs, now, actor="router")
+            self._route_rows(s, jobs, now, actor="router", state=state)
+        self._invalidate_view()  # the next quote counts these jobs in the queues
         return jobs
 
     def submit_job(self, *, label: str | None = None, **job: Any) -> JobRow:
@@ -209,15 +229,30 @@ class JobsMixin(FarmBase):
             return self.store.jobs_for_order(s, order_token)
 
     def job_status(self, job_id: int) -> JobPlace:
-        """Queue position and estimated start/finish of a job (for order pages)."""
+        """Queue position and estimated start/finish of a job (for order pages); for a job
+        that ended, the printer that made it and its actual start and finish; for a
+        waiting one, why it waits."""
         now = self.clock()
         with self.store.transaction() as s:
             job = s.get(JobRow, job_id)
             if job is None:
                 raise NotFoundError(f"job {job_id} not found")
-            if job.state not in (JobState.ASSIGNED, JobState.PRINTING) or job.node_id is None:
-                return JobPlace(job.id, job.state, None, None, None, None, None, job.late)
-            node = s.get(NodeRow, job.node_id)
+            node = s.get(NodeRow, job.node_id) if job.node_id is not None else None
+            if job.state not in (JobState.ASSIGNED, JobState.PRINTING) or node is None:
+                ended = job.state in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+                return JobPlace(
+                    job.id,
+                    job.state,
+                    node.id if node is not None and ended else None,
+                    node.name if node is not None and ended else None,
+                    None,
+                    None,
+                    job.finished_at if job.state == JobState.DONE else None,
+                    job.late,
+                    started_at=job.started_at if ended else None,
+                    finished_at=job.finished_at if ended else None,
+                    waiting_reason=job.last_reason if job.state == JobState.QUEUED else None,
+                )
             plan = self._plan(s, node, now)
             entry = next(e for e in plan if e.job_id == str(job.id))
             return JobPlace(
@@ -229,6 +264,7 @@ class JobsMixin(FarmBase):
                 entry.start,
                 entry.finish,
                 job.late,
+                started_at=job.started_at,
             )
 
     def job_file(self, node_id: str | None, job_id: int) -> tuple[Path, str]:

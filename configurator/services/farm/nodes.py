@@ -25,8 +25,13 @@ class NodesMixin(FarmBase):
         build_volume: tuple[float, float, float],
         materials: Mapping[str, float],
         speed: float = 1.0,
+        time_scale: float = 1.0,
     ) -> tuple[NodeRow, str]:
-        """Add a node; returns (node, node key). The key is shown once: only its hash is kept."""
+        """Add a node; returns (node, node key). The key is shown once: only its hash is kept.
+
+        ``materials``: the materials the node may print (grams loaded); the node's own
+        reports can change the grams, never the list. ``time_scale``: a simulated printer
+        playing its prints that many times faster than real time (1 for a real printer)."""
         key = new_key("cfn")
         now = self.clock()
         with self._tx(routing=True) as s:
@@ -41,6 +46,7 @@ class NodesMixin(FarmBase):
                 bv_y=build_volume[1],
                 bv_z=build_volume[2],
                 speed=speed,
+                time_scale=float(time_scale),
                 materials={k: float(v) for k, v in materials.items()},
                 state=NodeState.IDLE,
                 key_hash=hash_key(key),
@@ -59,6 +65,7 @@ class NodesMixin(FarmBase):
             )
             s.flush()
             self._reconcile_node(s, node, now, actor="operator", reason="node joined")
+        self._invalidate_view()
         return node, key
 
     def update_node(
@@ -70,8 +77,10 @@ class NodesMixin(FarmBase):
         materials: Mapping[str, float] | None = None,
         speed: float | None = None,
         state: NodeState | str | None = None,
+        time_scale: float | None = None,
     ) -> NodeRow:
-        """Change a node; ``state`` may be idle (back in service), maintenance or draining."""
+        """Change a node; ``state`` may be idle (back in service), maintenance or draining;
+        ``materials`` replaces the registration (materials and grams)."""
         now = self.clock()
         with self._tx(routing=True) as s:
             node = self._node(s, node_id)
@@ -83,6 +92,8 @@ class NodesMixin(FarmBase):
                 node.materials = {k: float(v) for k, v in materials.items()}
             if speed is not None:
                 node.speed = speed
+            if time_scale is not None:
+                node.time_scale = float(time_scale)
             if state is not None:
                 state = NodeState(state)
                 if state not in (NodeState.IDLE, NodeState.MAINTENANCE, NodeState.DRAINING):
@@ -97,6 +108,7 @@ class NodesMixin(FarmBase):
                 s, now, "node-updated", "operator update", actor="operator", node_id=node.id
             )
             self._reconcile_node(s, node, now, actor="operator", reason=f"node {node.state}")
+        self._invalidate_view()
         return node
 
     def drain_node(self, node_id: str) -> NodeRow:
@@ -121,6 +133,7 @@ class NodesMixin(FarmBase):
                 node_id=node.id,
             )
             self._apply_fates(s, fates, {str(j.id): j for j in jobs}, now, actor="operator")
+        self._invalidate_view()
 
     def list_nodes(self) -> list[NodeRow]:
         with self.store.transaction() as s:

@@ -3,7 +3,7 @@
 :class:`FarmService` is what the farm API (operators and node agents), the order service
 and ``configurator serve --demo-nodes`` call: keys (:mod:`.auth`), nodes (:mod:`.nodes`),
 jobs (:mod:`.jobs`), agent operations (:mod:`.agents`), sweep and status
-(:mod:`.monitor`), over the shared transaction/routing helpers of :mod:`.base`. Every
+(:mod:`.monitor`), the capability view and quotes (:mod:`.capabilities`), over the shared transaction/routing helpers of :mod:`.base`. Every
 public method is one database transaction. Orders create jobs with
 :meth:`~.jobs.JobsMixin.submit_jobs` (passing ``order_token``) and read them back with
 :meth:`~.jobs.JobsMixin.job_status`.
@@ -16,14 +16,15 @@ from __future__ import annotations
 from configurator.services.farm.agents import AgentsMixin
 from configurator.services.farm.auth import KeysMixin
 from configurator.services.farm.base import JobPlace
+from configurator.services.farm.capabilities import CapabilitiesMixin, PiecesPlan
 from configurator.services.farm.jobs import JobsMixin
 from configurator.services.farm.monitor import MonitorMixin
 from configurator.services.farm.nodes import NodesMixin
 
-__all__ = ["FarmService", "JobPlace"]
+__all__ = ["FarmService", "JobPlace", "PiecesPlan"]
 
 
-class FarmService(KeysMixin, NodesMixin, JobsMixin, AgentsMixin, MonitorMixin):
+class FarmService(KeysMixin, NodesMixin, JobsMixin, AgentsMixin, MonitorMixin, CapabilitiesMixin):
     """The print farm's use cases. Thread-safe (each call opens its own transaction).
 
     ``FarmService(store, settings, *, admin_key=None, clock=time.time,

@@ -28,6 +28,18 @@ def api(tmp_path_factory):
         run_workers=1,
     )
     with Server(settings) as client:
+        # runs are limited to what the server's farm can make: one FDM printer for the enclosure
+        node = client.post(
+            "/api/v1/farm/nodes",
+            json={
+                "name": "x1c-runs",
+                "technology": "FDM",
+                "build_volume": [256, 256, 256],
+                "materials": {"PLA": 5000, "PETG": 5000, "ASA": 5000},
+            },
+            headers={"Authorization": "Bearer admin"},
+        )
+        assert node.status_code == 201, node.text
         yield client
 
 

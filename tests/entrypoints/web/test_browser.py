@@ -8,136 +8,26 @@ from __future__ import annotations
 
 import base64
 import io
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
-from configurator.settings import REPO_ROOT
+from configurator.core.farm.demo import box_stl
+from tests.entrypoints.web.conftest import live_server, require_browser
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("CONFIGURATOR_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-]
-OUT = REPO_ROOT / "test-output" / "web"
-THREE = REPO_ROOT / "node_modules" / "three" / "build" / "three.module.js"
-
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        f"Chromium not found at {CHROMIUM} (scripts/setup.sh installs it)", allow_module_level=True
-    )
-if not THREE.exists():
-    pytest.skip(
-        "three.js not installed (npm ci; scripts/setup.sh does it)", allow_module_level=True
-    )
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+require_browser()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The real server process with 2 fast demo nodes; yields its base URL."""
     data = tmp_path_factory.mktemp("web")
-    port = _free_port()
-    env = {**os.environ, "CONFIGURATOR_ADMIN_KEY": "browser-admin", "CONFIGURATOR_RUN_WORKERS": "1"}
-    log = open(data / "server.log", "wb")  # noqa: SIM115 - closed in teardown
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "configurator",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data),
-            "--demo-nodes",
-            "2",
-            "--demo-speed",
-            "50000",
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url + "/", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            log.close()
-            raise RuntimeError(
-                "server did not start:\n" + (data / "server.log").read_text()[-3000:]
-            )
-        time.sleep(0.2)
-    yield url
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
-    log.close()
-    shutil.copy(data / "server.log", OUT / "server.log") if OUT.exists() else None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, request):
-    OUT.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.shots = []  # type: ignore[attr-defined]
-
-    def shot(name: str) -> None:
-        path = OUT / f"{request.node.name}-{len(pg.shots) + 1:02d}-{name}.png"
-        pg.screenshot(path=str(path), full_page=True)
-        pg.shots.append(path)
-
-    pg.shot = shot  # type: ignore[attr-defined]
-    yield pg
-    context.close()
-    assert not errors, errors
+    args = ["--demo-nodes", "2", "--demo-speed", "50000"]
+    with live_server(data, args, admin_key="browser-admin") as url:
+        yield url
 
 
 def canvas_pixels(page) -> np.ndarray:
@@ -270,6 +160,15 @@ def test_infeasible_requirements_explain_what_to_relax(server, page):
 
 
 def test_farm_dashboard_with_the_admin_key(server, page):
+    # an operator's resin job: no SLA printer in this demo farm, so it waits, saying why
+    resin = httpx.post(
+        server + "/api/v1/farm/jobs",
+        headers={"Authorization": "Bearer browser-admin"},
+        files={"file": ("r.stl", box_stl(20, 20, 5), "application/octet-stream")},
+        data={"design_id": "resin-part", "material": "RESIN", "bbox_x": 20, "bbox_y": 20,
+              "bbox_z": 5, "est_seconds": 60, "grams": 2},
+    )  # fmt: skip
+    assert resin.status_code == 201 and resin.json()["state"] == "queued", resin.text
     page.goto(server + "/farm")
     page.fill("#admin-key", "wrong-key")
     page.click("#key-form button")
@@ -283,4 +182,29 @@ def test_farm_dashboard_with_the_admin_key(server, page):
     assert len(names) == 2 and all(n.startswith("demo-") for n in names)
     page.wait_for_function("() => document.querySelectorAll('#load-chart polyline').length == 2")
     assert page.locator("#events li").count() > 0
+    waiting = page.locator(f'#waiting-jobs tr[data-job-id="{resin.json()["id"]}"]')
+    assert "no printer in the farm prints RESIN (SLA)" in waiting.inner_text()
     page.shot("dashboard")
+
+
+def test_materials_the_farm_cannot_print_are_shown_disabled_with_the_reason(server, page):
+    """Two FDM demo printers (PLA, PETG, ASA, ABS): no bone-plate material can be made."""
+    page.goto(server + "/products/bone-plate")
+    assert "faster than real time" in page.inner_text("#demo-banner")
+    for material, tech in (("Ti-6Al-4V", "SLM"), ("316L", "SLM"), ("PEEK", "FDM")):
+        option = page.locator(f'#material option[value="{material}"]')
+        assert option.is_disabled()
+        reason = f"no printer in the farm prints {material} ({tech})"
+        assert option.get_attribute("title") == reason
+        assert reason in page.inner_text(f'#material-farm li[data-material="{material}"]')
+    page.click("#advanced summary")
+    page.fill("#search-evals", "100")
+    page.click("#generate")  # best for my goals: nothing to search
+    page.wait_for_selector("#infeasible:not([hidden])", timeout=60_000)
+    text = page.inner_text("#infeasible")
+    assert "We cannot make this product right now" in text
+    assert "no printer in the farm prints Ti-6Al-4V (SLM)" in text
+    page.shot("bone-plate-unavailable")
+    page.goto(server + "/products/enclosure")
+    assert not page.locator('#material option[value="ASA"]').is_disabled()
+    assert page.locator("#material-farm li").count() == 0

@@ -73,12 +73,15 @@ export function fmtDuration(seconds) {
   return `${r} s`;
 }
 
-/** Absolute time (ISO string or epoch seconds) -> local clock time. */
+/** Absolute time (ISO string or epoch seconds) -> local clock time (with the date when
+ * it is not today). */
 export function fmtTime(value) {
   if (value === null || value === undefined) return "—";
   const d = typeof value === "number" ? new Date(value * 1000) : new Date(value);
   if (Number.isNaN(d.getTime())) return String(value);
-  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  if (d.toDateString() === new Date().toDateString()) return time;
+  return `${d.toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" })} ${time}`;
 }
 
 /** Create an element: el("td", {class: "num"}, "text", child...). */

@@ -33,7 +33,7 @@ function renderNodes(status) {
     names[node.id] = node.name;
     return el("li", { class: "card node", "data-node-id": node.id },
       el("h3", {}, node.name, el("span", { class: `badge state-${node.state}` }, node.state)),
-      el("p", { class: "meta" }, `${node.technology} · speed ×${fmt(node.speed)} · ${Object.keys(node.materials || {}).join(", ") || "no materials"}`),
+      el("p", { class: "meta" }, `${node.technology} · speed ×${fmt(node.speed)}${node.time_scale > 1 ? ` (demo: ${fmt(node.time_scale)}× real time)` : ""} · ${Object.keys(node.materials || {}).join(", ") || "no materials"}`),
       el("div", { class: "loadbar", role: "img", "aria-label": `Load ${fmt(load_s / 3600)} hours` }, el("span", { style: `width:${(100 * load_s) / maxLoad}%` })),
       el("p", {}, `Load ${fmt(load_s / 3600)} h · ${queue.length} job${queue.length === 1 ? "" : "s"} in queue`),
       queue.length ? el("p", { class: "meta" }, `Queue: ${queue.map((j) => `#${j}`).join(" → ")}`) : null,
@@ -53,6 +53,16 @@ function renderEvents(status) {
     el("span", { class: "muted" }, fmtTime(ev.at)), " ",
     el("strong", {}, ev.kind), ev.job_id ? ` job #${ev.job_id}` : "", ev.node_id ? ` on ${names[ev.node_id] || ev.node_id}` : "",
     ev.reason ? ` — ${ev.reason}` : "")));
+}
+
+async function renderWaiting() {
+  const jobs = await api("/api/v1/farm/jobs?state=queued&limit=50", { headers: auth() });
+  const head = el("thead", {}, el("tr", {}, ["Job", "Design", "Material", "Why it waits"].map((h) => el("th", { scope: "col" }, h))));
+  const rows = jobs.length ? jobs.map((j) => el("tr", { "data-job-id": j.id },
+    el("td", {}, `#${j.id}`), el("td", {}, j.label || j.design_id.slice(0, 12)), el("td", {}, `${j.material} · ${j.technology}`),
+    el("td", { class: "waiting-reason" }, j.last_reason || "—")))
+    : [el("tr", {}, el("td", { colspan: 4, class: "muted" }, "No job is waiting."))];
+  $("waiting-jobs").replaceChildren(head, el("tbody", {}, rows));
 }
 
 async function renderFailed() {
@@ -112,6 +122,7 @@ async function refresh() {
     renderNodes(status);
     renderEvents(status);
     renderLoadChart();
+    await renderWaiting();
     await renderFailed();
     $("farm-updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
   } catch (err) {

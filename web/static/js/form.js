@@ -126,11 +126,19 @@ export function buildForm(catalog) {
     ));
   });
 
+  // materials the farm cannot print are shown, disabled, with the reason; "best for my
+  // goals" searches only the available ones (the server does the same)
   const material = document.getElementById("material");
   material.append(el("option", { value: "" }, "Best for my goals"));
+  const farmNotes = [];
   for (const m of catalog.materials) {
-    material.append(el("option", { value: m.name }, `${m.name}${m.technology ? " · " + m.technology : ""}`));
+    const off = m.available === false;
+    material.append(el("option", { value: m.name, disabled: off, title: off ? m.unavailable_reason : null },
+      `${m.name}${m.technology ? " · " + m.technology : ""}${off ? " — not available" : ""}`));
+    if (off) farmNotes.push(el("li", { class: "unavailable", "data-material": m.name }, `${m.name}: ${m.unavailable_reason}`));
+    else if (m.notice) farmNotes.push(el("li", { class: "waits", "data-material": m.name }, `${m.name}: orders wait — ${m.notice}`));
   }
+  document.getElementById("material-farm").replaceChildren(...farmNotes);
 
   const lockRoot = document.getElementById("lock-fields");
   for (const spec of catalog.parameters) {

@@ -1,6 +1,6 @@
 // Product page controller: form -> POST /api/v1/runs -> SSE progress -> results (chart,
-// table, design detail, 3D preview, downloads) -> order.
-import { api, ApiError, el, fmt, fmtDuration, humanize } from "./api.js";
+// table, design detail, 3D preview, downloads) -> quote (price, ready by) -> order.
+import { api, ApiError, el, fmt, fmtDuration, fmtTime, humanize } from "./api.js";
 import { renderChart } from "./chart.js";
 import { buildForm } from "./form.js";
 
@@ -14,7 +14,7 @@ const ui = {
   infeasible: $("infeasible"), resultsMain: $("results-main"), chart: $("chart"), table: $("design-table"),
   detail: $("design-detail"), orderForm: $("order-form"),
 };
-let current = { runId: null, source: null, run: null, chart: null, selected: null, viewer: null, viewerPromise: null };
+let current = { runId: null, source: null, run: null, chart: null, selected: null, viewer: null, viewerPromise: null, quoteSeq: 0 };
 
 function showFormError(message) {
   ui.formError.hidden = !message;
@@ -154,7 +154,11 @@ function renderInfeasible(run) {
   const report = run.infeasibility;
   const parts = [el("h3", {}, "No design meets all your requirements")];
   if (run.status === "cancelled") parts[0].textContent = "The search was cancelled before it found a design that fits";
-  if (report) {
+  if (report && report.evaluations === 0) {
+    // nothing could be searched: the farm prints none of this product's materials
+    parts[0].textContent = "We cannot make this product right now";
+    parts.push(el("p", { id: "farm-infeasible" }, report.summary));
+  } else if (report) {
     if (report.requirement_changes && report.requirement_changes.length) {
       parts.push(el("p", {}, "Any one of these changes would make it possible:"));
       parts.push(el("ul", { id: "relax-suggestions" }, report.requirement_changes.slice(0, 5).map((c) => el("li", {}, sentenceForChange(c)))));
@@ -254,10 +258,59 @@ function renderDetail(d) {
   $("constraint-table").replaceChildren(el("tbody", {}, conRows));
 
   const select = $("order-material");
-  select.replaceChildren(...catalog.materials.map((m) => el("option", { value: m.name }, m.name)));
+  select.replaceChildren(...catalog.materials.map((m) => el("option", {
+    value: m.name, disabled: m.available === false, title: m.available === false ? m.unavailable_reason : null,
+  }, m.available === false ? `${m.name} — not available` : m.name)));
   select.value = d.material;
   ui.orderForm.hidden = false;
+  refreshQuote();
 }
+
+// -- quote: price and ready-by of the chosen material and quantity, before ordering --------
+function quoteItem(id, term, value, extra = {}) {
+  return el("div", {}, el("dt", {}, term), el("dd", { id, ...extra }, value));
+}
+
+async function refreshQuote() {
+  const box = $("quote"), place = $("place-order");
+  const designId = current.selected, material = $("order-material").value;
+  const qty = Number($("order-quantity").value);
+  if (!designId || !Number.isInteger(qty) || qty < 1 || qty > Number($("order-quantity").max)) {
+    box.replaceChildren();
+    return;
+  }
+  const seq = ++current.quoteSeq;
+  box.dataset.state = "loading";
+  box.replaceChildren(quoteItem("quote-status", "Quote", "calculating…"));
+  let q;
+  try {
+    q = await api(`/api/v1/designs/${designId}/quote?material=${encodeURIComponent(material)}&quantity=${qty}`);
+  } catch (err) {
+    if (seq !== current.quoteSeq) return;
+    box.dataset.state = err.status === 409 ? "unmakeable" : "error";
+    box.replaceChildren(quoteItem("quote-status", err.status === 409 ? "We cannot make this" : "No quote", err.message));
+    place.disabled = err.status === 409;
+    return;
+  }
+  if (seq !== current.quoteSeq) return;
+  place.disabled = false;
+  box.dataset.state = "ok";
+  const printers = [...new Set(q.printers.filter(Boolean))];
+  const demo = q.time_scale > 1 ? ` (demo time, printers ${fmt(q.time_scale)}× faster)` : "";
+  box.replaceChildren(
+    quoteItem("quote-price", "Price", q.price_total === null ? "—"
+      : `${q.currency} ${q.price_total.toFixed(2)}${q.quantity > 1 ? ` (${q.price_each.toFixed(2)} each)` : ""}`),
+    q.ready_by
+      ? quoteItem("quote-ready", "Ready by", `${fmtTime(q.ready_by)} · in ${fmtDuration(q.ready_in_s)}${demo}`,
+        { "data-ready-by": q.ready_by, "data-quoted-at": q.quoted_at })
+      : quoteItem("quote-ready", "Ready by", `not yet known: ${q.waiting_reason}`, { "data-waiting": "true" }),
+    quoteItem("quote-printer", printers.length > 1 ? "Printers" : "Printer", printers.join(", ") || "—"),
+    quoteItem("quote-time", "Print time", `${fmtDuration(q.print_seconds)} per piece on our reference printer`),
+  );
+}
+
+$("order-material").addEventListener("change", refreshQuote);
+$("order-quantity").addEventListener("change", refreshQuote);
 
 ui.orderForm.addEventListener("submit", async (event) => {
   event.preventDefault();

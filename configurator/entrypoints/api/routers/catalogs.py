@@ -2,7 +2,8 @@
 
 ``GET /catalogs`` lists summaries; ``GET /catalogs/{id}`` gives the form (requirements,
 lockable parameters, objectives, materials, algorithms, run limits) with the same bounds
-the server enforces; ``GET /catalogs/{id}/thumbnail.png`` is the gallery picture of the
+the server enforces, each material with ``available`` / ``unavailable_reason`` from the
+farm's capability view (cached a few seconds); ``GET /catalogs/{id}/thumbnail.png`` is the gallery picture of the
 family's default design (rendered once, cached under ``data_dir/thumbnails``).
 """
 
@@ -13,12 +14,13 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from configurator.entrypoints.api.deps import CatalogsDep, RunsDep, SettingsDep
+from configurator.entrypoints.api.deps import CatalogsDep, FarmDep, RunsDep, SettingsDep
 from configurator.entrypoints.api.schemas.catalogs import (
     CatalogDetail,
     CatalogSummary,
     catalog_detail,
     catalog_summary,
+    farm_availability,
 )
 from configurator.services.thumbnails import catalog_thumbnail
 
@@ -37,8 +39,14 @@ def list_catalogs(catalogs: CatalogsDep) -> list[CatalogSummary]:
     summary="Everything the form needs",
     responses=NOT_FOUND,
 )
-def get_catalog(catalog_id: str, catalogs: CatalogsDep, runs: RunsDep) -> CatalogDetail:
-    return catalog_detail(catalogs.get(catalog_id), runs.limits)
+def get_catalog(
+    catalog_id: str, catalogs: CatalogsDep, runs: RunsDep, farm: FarmDep
+) -> CatalogDetail:
+    catalog = catalogs.get(catalog_id)
+    view = farm.capabilities()
+    return catalog_detail(
+        catalog, runs.limits, farm_availability(view, catalog), time_scale=view.time_scale
+    )
 
 
 @router.get(

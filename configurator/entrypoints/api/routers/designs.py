@@ -1,8 +1,9 @@
 """``/api/v1/designs``: a design's record with its estimate, and its mesh files.
 
 ``GET /designs/{id}`` is the design record (docs/INTERFACES.md) plus ``estimate`` (print
-time s, material g, price) and ``links``; ``GET /designs/{id}.stl`` / ``.3mf`` are the
-files, built once by the geometry service and cached by design id under the data dir.
+time s, material g, price) and ``links``; ``GET /designs/{id}/quote?material=M&quantity=N``
+is a quote (price, print seconds, grams and ``ready_by``, planned on the farm's current
+state); ``GET /designs/{id}.stl`` / ``.3mf`` are the files, built once by the geometry service and cached by design id under the data dir.
 Designs are those produced by runs of this server (kept in memory and under
 ``data_dir/designs``). File formats come from the exporter registry
 (:data:`configurator.core.export.EXPORTERS`).
@@ -10,14 +11,15 @@ Designs are those produced by runs of this server (kept in memory and under
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from configurator.core.export import EXPORTERS
-from configurator.entrypoints.api.deps import BookDep
+from configurator.entrypoints.api.deps import BookDep, QuotesDep
 from configurator.entrypoints.api.schemas.runs import design_json
+from configurator.services.quotes import MAX_QUANTITY, Quote
 
 router = APIRouter(prefix="/designs", tags=["designs"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown design"}}
@@ -57,6 +59,28 @@ def _file_route(fmt: str) -> None:
 
 for _fmt in EXPORTERS:  # one file route per registered format
     _file_route(_fmt)
+
+
+@router.get(
+    "/{design_id}/quote",
+    response_model=Quote,
+    summary="Price and delivery date of pieces of a design, if ordered now",
+    responses={
+        **NOT_FOUND,
+        409: {"description": "the farm cannot make it (the detail names what is missing)"},
+        422: {"description": "material not offered for this product, bad quantity"},
+        503: {"description": "print estimates are unavailable"},
+    },
+)
+def design_quote(
+    design_id: str,
+    quotes: QuotesDep,
+    material: Annotated[
+        str | None, Query(max_length=64, description="default: the design's")
+    ] = None,
+    quantity: Annotated[int, Query(description=f"1 to {MAX_QUANTITY}")] = 1,
+) -> Quote:
+    return quotes.quote(design_id, material=material, quantity=quantity)
 
 
 @router.get("/{design_id}", summary="A design record with its estimate", responses=NOT_FOUND)

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from configurator.core.farm.models import JobState, Technology
 from configurator.entrypoints.api.deps import AdminKey, FarmDep, NodeId, SettingsDep
 from configurator.entrypoints.api.schemas.farm import (
+    Capabilities,
     ClaimedJob,
     Complete,
     EventPublic,
@@ -59,6 +60,7 @@ def register_node(body: NodeCreate, farm: FarmDep, _: AdminKey) -> NodeRegistere
         build_volume=body.build_volume,
         materials=body.materials,
         speed=body.speed,
+        time_scale=body.time_scale,
     )
     return NodeRegistered(node=NodePublic.of(node), node_key=key)
 
@@ -192,6 +194,17 @@ def cancel_job(job_id: JobId, farm: FarmDep, _: AdminKey) -> JobPublic:
 def requeue_job(job_id: JobId, farm: FarmDep, _: AdminKey) -> JobPublic:
     """Give a dead-letter (``failed``) job fresh attempts and route it again."""
     return JobPublic.of(farm.requeue_job(job_id))
+
+
+@router.get("/capabilities", response_model=Capabilities)
+def capabilities(
+    farm: FarmDep, _: AdminKey, max_age_s: Annotated[float, Query(ge=0, le=300)] = 0
+) -> Capabilities:
+    """What the farm can make: per technology the materials loaded (grams), build volumes,
+    speeds and states of every registered printer (removed ones excluded). This is what
+    ``configurator design --farm URL`` limits a run to. ``max_age_s``: accept a cached
+    view that old (default 0: read now)."""
+    return Capabilities.of(farm.capabilities(max_age_s=max_age_s))
 
 
 @router.get("/status", response_model=FarmStatus)

@@ -1,7 +1,9 @@
 """The web configurator's HTML pages (templates in the top-level ``web/``).
 
 Pages: ``/`` gallery, ``/products/{id}`` product form + results, ``/orders/{token}``
-order status, ``/farm`` operator dashboard (the admin key is entered in the page). The
+order status, ``/farm`` operator dashboard (the admin key is entered in the page). Every
+page shows the demo banner ("demo printers run N× faster than real time") when the farm's
+nodes play their prints faster than real time. The
 static files and three.js are mounted by :func:`configurator.entrypoints.api.web.mount_static`.
 """
 
@@ -13,8 +15,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from configurator.entrypoints.api.deps import CatalogsDep, OrdersDep, RunsDep
-from configurator.entrypoints.api.schemas.catalogs import catalog_detail
+from configurator.entrypoints.api.deps import CatalogsDep, FarmDep, OrdersDep, RunsDep
+from configurator.entrypoints.api.schemas.catalogs import catalog_detail, farm_availability
 from configurator.entrypoints.api.web import TEMPLATE_DIR, static_url
 from configurator.errors import NotFoundError
 
@@ -32,11 +34,12 @@ def error_page(request: Request, status_code: int, title: str, message: str) -> 
 
 
 @router.get("/", response_class=HTMLResponse)
-def gallery(request: Request, catalogs: CatalogsDep) -> HTMLResponse:
+def gallery(request: Request, catalogs: CatalogsDep, farm: FarmDep) -> HTMLResponse:
     return render(
         request,
         "gallery.html",
         nav="gallery",
+        time_scale=farm.capabilities().time_scale,
         catalogs=[
             {
                 "id": c.id,
@@ -55,30 +58,40 @@ def gallery(request: Request, catalogs: CatalogsDep) -> HTMLResponse:
 
 @router.get("/products/{catalog_id}", response_class=HTMLResponse)
 def product(
-    request: Request, catalog_id: str, catalogs: CatalogsDep, runs: RunsDep
+    request: Request, catalog_id: str, catalogs: CatalogsDep, runs: RunsDep, farm: FarmDep
 ) -> HTMLResponse:
     catalog = catalogs.find(catalog_id)
     if catalog is None:
         return error_page(request, 404, "Not found", f"There is no product called “{catalog_id}”.")
-    detail = catalog_detail(catalog, runs.limits)
+    view = farm.capabilities()
+    detail = catalog_detail(
+        catalog, runs.limits, farm_availability(view, catalog), time_scale=view.time_scale
+    )
     return render(
         request,
         "product.html",
         nav="gallery",
         catalog=detail.model_dump(mode="json"),
         limits=detail.limits,
+        time_scale=view.time_scale,
     )
 
 
 @router.get("/orders/{token}", response_class=HTMLResponse)
-def order_page(request: Request, token: str, orders: OrdersDep) -> HTMLResponse:
+def order_page(request: Request, token: str, orders: OrdersDep, farm: FarmDep) -> HTMLResponse:
     try:
         order = orders.get(token)
     except NotFoundError:
         return error_page(request, 404, "Order not found", "Check the link you were given.")
-    return render(request, "order.html", order=order.model_dump(mode="json"), token=token)
+    return render(
+        request,
+        "order.html",
+        order=order.model_dump(mode="json"),
+        token=token,
+        time_scale=farm.capabilities().time_scale,
+    )
 
 
 @router.get("/farm", response_class=HTMLResponse)
-def farm_page(request: Request) -> HTMLResponse:
-    return render(request, "farm.html", nav="farm")
+def farm_page(request: Request, farm: FarmDep) -> HTMLResponse:
+    return render(request, "farm.html", nav="farm", time_scale=farm.capabilities().time_scale)

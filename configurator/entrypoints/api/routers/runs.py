@@ -1,9 +1,10 @@
 """``/api/v1/runs``: optimization runs, executed off the request thread.
 
 ``POST /runs`` takes a :class:`~configurator.services.design.request.DesignRequest`,
-validates it against the catalog (422 with one entry per field), checks the server's
-limits (422 past the evaluation budget, 429 past the concurrent runs) and answers 202 with
-the run. ``GET /runs/{id}`` is its state (and designs once finished),
+validates it against the catalog (422 with one entry per field; a material the farm does
+not print is a 422 on ``material`` naming why), checks the server's limits (422 past the
+evaluation budget, 429 past the concurrent runs) and answers 202 with the run, which is
+limited to what the server's farm can make (its capability view, recorded in the run). ``GET /runs/{id}`` is its state (and designs once finished),
 ``GET /runs/{id}/events`` streams progress as server-sent events, ``DELETE /runs/{id}``
 cancels it.
 """
@@ -15,11 +16,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from configurator.entrypoints.api.deps import CatalogsDep, RunsDep
+from configurator.core.farm.capability import FarmProfile
+from configurator.entrypoints.api.deps import CatalogsDep, FarmDep, RunsDep
 from configurator.entrypoints.api.schemas.runs import RunPublic, run_public
 from configurator.errors import ConfiguratorError, RequirementsError
 from configurator.services.design.request import DesignRequest
-from configurator.services.design.service import build_space
+from configurator.services.design.service import build_space, farm_blocks
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 NOT_FOUND = {404: {"description": "no such run"}}
@@ -36,11 +38,17 @@ def _field_key(key: str, catalog: Any) -> str:
     return key
 
 
-def validate(body: DesignRequest, catalog: Any) -> None:
-    """Build the design space in the request thread (cheap) so bad input is a 422 now."""
+def validate(body: DesignRequest, catalog: Any, farm: FarmProfile | None = None) -> None:
+    """Build the design space in the request thread (cheap) so bad input is a 422 now;
+    with ``farm``, a material it does not print is a 422 on ``material``."""
     fields: dict[str, str] = {}
     if body.material is not None and body.material not in catalog.materials:
         fields["material"] = f"unknown material (one of {', '.join(catalog.materials)})"
+    elif body.material is not None and farm is not None:
+        spec = catalog.materials[body.material]
+        available = farm.availability(body.material, spec.technology)
+        if not available.available:
+            fields["material"] = str(available.reason)
     if body.weights is not None and body.objectives and len(body.weights) != len(body.objectives):
         fields["weights"] = "give one weight per objective"
     for name in body.requirements:
@@ -62,6 +70,8 @@ def validate(body: DesignRequest, catalog: Any) -> None:
             objectives=body.objectives,
             weights=body.weights,
             material=body.material,
+            # a farm that makes none of the materials: the run ends infeasible, saying why
+            farm=None if farm_blocks(catalog, body, farm) else farm,
         )
     except RequirementsError as exc:
         raise RequirementsError({_field_key(k, catalog): v for k, v in exc.fields.items()}) from exc
@@ -89,12 +99,13 @@ def _resume_point(last_event_id: str | None) -> int:
         429: {"description": "too many runs at once; retry after the Retry-After seconds"},
     },
 )
-def create_run(body: DesignRequest, manager: RunsDep, catalogs: CatalogsDep) -> Any:
+def create_run(body: DesignRequest, manager: RunsDep, catalogs: CatalogsDep, farm: FarmDep) -> Any:
     catalog = catalogs.find(body.catalog_id)
     if catalog is None:
         raise RequirementsError({"catalog_id": f"unknown product family {body.catalog_id!r}"})
-    validate(body, catalog)
-    run = manager.submit(body, catalog=catalog)
+    profile = farm.capabilities().profile()
+    validate(body, catalog, profile)
+    run = manager.submit(body, catalog=catalog, farm=profile)
     return JSONResponse(
         status_code=202,
         content=run_public(run, catalogs).model_dump(mode="json"),

@@ -1,15 +1,17 @@
 """Catalog API schemas: the gallery summaries and everything the product form needs, with
-the bounds the server enforces."""
+the bounds the server enforces and, per material, whether the farm can make it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from configurator.core.farm.capability import Availability
 from configurator.engines.optimize.algorithms import ALGORITHM_NAMES
 from configurator.services.design.runs import RunLimits
-from configurator.services.orders import MAX_QUANTITY
+from configurator.services.quotes import MAX_QUANTITY
 
 
 class FieldOut(BaseModel):
@@ -43,6 +45,18 @@ class MaterialOut(BaseModel):
     density: float = Field(description="g/cm^3", examples=[1.24])
     cost_per_kg: float = Field(examples=[25.0])
     help: str | None = None
+    available: bool = Field(
+        default=True,
+        description="a registered printer of the farm (any state but removed) prints it",
+    )
+    unavailable_reason: str | None = Field(
+        default=None, examples=["no printer in the farm prints Ti-6Al-4V (SLM)"]
+    )
+    notice: str | None = Field(
+        default=None,
+        description="available, but orders wait now: why",
+        examples=["the only SLM printer that prints Ti-6Al-4V (m290) is in maintenance"],
+    )
 
 
 class Limits(BaseModel):
@@ -73,6 +87,16 @@ class CatalogSummary(BaseModel):
     )
 
 
+class FarmInfo(BaseModel):
+    """What the page says about the farm: its demo time compression."""
+
+    time_scale: float = Field(
+        default=1.0,
+        description="demo printers play prints this many times faster than real time "
+        "(quotes include it); 1 for real printers",
+    )
+
+
 class CatalogDetail(CatalogSummary):
     units: str
     content_hash: str
@@ -82,6 +106,7 @@ class CatalogDetail(CatalogSummary):
     materials: list[MaterialOut]
     algorithms: list[str]
     limits: Limits
+    farm: FarmInfo = Field(default_factory=FarmInfo)
 
 
 def _label(name: str, label: str | None) -> str:
@@ -140,8 +165,16 @@ def run_limits(limits: RunLimits) -> Limits:
     )
 
 
-def catalog_detail(catalog: Any, limits: RunLimits) -> CatalogDetail:
-    """Everything the product form needs, with the bounds the server enforces."""
+def catalog_detail(
+    catalog: Any,
+    limits: RunLimits,
+    availability: Mapping[str, Availability] | None = None,
+    *,
+    time_scale: float = 1.0,
+) -> CatalogDetail:
+    """Everything the product form needs, with the bounds the server enforces;
+    ``availability``: material name -> what the farm says (default: all available)."""
+    availability = availability or {}
     return CatalogDetail(
         **catalog_summary(catalog).model_dump(),
         units=catalog.units,
@@ -160,9 +193,23 @@ def catalog_detail(catalog: Any, limits: RunLimits) -> CatalogDetail:
                 density=m.density,
                 cost_per_kg=m.cost_per_kg,
                 help=m.help,
+                **_availability(availability.get(n)),
             )
             for n, m in catalog.materials.items()
         ],
         algorithms=list(ALGORITHM_NAMES),
         limits=run_limits(limits),
+        farm=FarmInfo(time_scale=time_scale),
     )
+
+
+def _availability(a: Availability | None) -> dict[str, Any]:
+    if a is None:
+        return {}
+    return {"available": a.available, "unavailable_reason": a.reason, "notice": a.notice}
+
+
+def farm_availability(view: Any, catalog: Any) -> dict[str, Availability]:
+    """Material name -> :class:`Availability` of each of ``catalog``'s materials on the
+    farm's capability view."""
+    return {n: view.availability(n, m.technology) for n, m in catalog.materials.items()}

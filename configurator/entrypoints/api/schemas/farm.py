@@ -48,6 +48,13 @@ class NodeCreate(BaseModel):
     speed: float = Field(
         default=1.0, ge=0.01, le=100, description="throughput factor (1 = reference)"
     )
+    time_scale: float = Field(
+        default=1.0,
+        ge=1,
+        le=1_000_000,
+        description="a simulated printer playing prints this many times faster than real "
+        "time (1 for a real printer); routing and quotes use speed × time_scale",
+    )
 
 
 class NodeUpdate(BaseModel):
@@ -62,6 +69,7 @@ class NodeUpdate(BaseModel):
     build_volume: tuple[Size, Size, Size] | None = None
     materials: dict[MaterialName, Annotated[float, Field(ge=0, le=1_000_000)]] | None = None
     speed: float | None = Field(default=None, ge=0.01, le=100)
+    time_scale: float | None = Field(default=None, ge=1, le=1_000_000)
     state: NodeState | None = None
 
     @field_validator("state")
@@ -79,6 +87,7 @@ class NodePublic(BaseModel):
     build_volume: tuple[float, float, float]
     materials: dict[str, float]
     speed: float
+    time_scale: float = 1.0
     state: NodeState
     last_heartbeat: datetime | None
 
@@ -91,6 +100,7 @@ class NodePublic(BaseModel):
             build_volume=(n.bv_x, n.bv_y, n.bv_z),
             materials=n.materials or {},
             speed=n.speed,
+            time_scale=n.time_scale or 1.0,
             state=n.state,
             last_heartbeat=ts(n.last_heartbeat),
         )
@@ -349,3 +359,85 @@ class Fail(BaseModel):
         json_schema_extra={"examples": [{"reason": "spaghetti detected at layer 41"}]},
     )
     reason: str = Field(min_length=1, max_length=500)
+
+
+class PrinterCapability(BaseModel):
+    """One registered printer as the capability view sees it."""
+
+    id: str
+    name: str
+    technology: Technology
+    build_volume: tuple[float, float, float] = Field(description="x, y, z mm")
+    materials: dict[str, float] = Field(description="registered materials -> grams loaded")
+    speed: float = Field(description="registered throughput factor")
+    time_scale: float = Field(description="demo time compression (1: a real printer)")
+    state: NodeState
+    accepting: bool = Field(description="takes new jobs now (idle, printing, paused)")
+    load_s: float = Field(description="wall-clock seconds until its queue is empty")
+
+
+class TechnologyCapability(BaseModel):
+    """What the farm can make with one technology."""
+
+    technology: Technology
+    printers: int
+    accepting: int = Field(description="printers taking jobs now")
+    materials: dict[str, float] = Field(description="material -> grams loaded, all printers")
+    largest_build_volume: tuple[float, float, float]
+
+
+class Capabilities(BaseModel):
+    """The farm's capability view: what it can make (any state but removed) and how busy it
+    is, as the design side reads it (cached a few seconds)."""
+
+    at: datetime
+    fingerprint: str = Field(description="what a farm-attached design run depends on")
+    time_scale: float = Field(description="the largest demo time compression (1: real time)")
+    technologies: list[TechnologyCapability]
+    printers: list[PrinterCapability]
+
+    @classmethod
+    def of(cls, view: Any) -> Capabilities:
+        state = view.state()
+        printers = []
+        for n in view.nodes:
+            i = state.index[n.id]
+            printers.append(
+                PrinterCapability(
+                    id=n.id,
+                    name=n.name,
+                    technology=n.technology,
+                    build_volume=n.build_volume,
+                    materials=dict(n.materials),
+                    speed=n.speed / (n.time_scale or 1.0),
+                    time_scale=n.time_scale,
+                    state=n.state,
+                    accepting=n.accepting,
+                    load_s=float(state.load[i]),
+                )
+            )
+        techs = []
+        for tech in sorted({p.technology for p in printers}):
+            mine = [p for p in printers if p.technology == tech]
+            grams: dict[str, float] = {}
+            for p in mine:
+                for m, g in p.materials.items():
+                    grams[m] = grams.get(m, 0.0) + g
+            techs.append(
+                TechnologyCapability(
+                    technology=tech,
+                    printers=len(mine),
+                    accepting=sum(p.accepting for p in mine),
+                    materials=dict(sorted(grams.items())),
+                    largest_build_volume=max(
+                        (p.build_volume for p in mine), key=lambda b: (b[0] * b[1] * b[2], b)
+                    ),
+                )
+            )
+        return cls(
+            at=ts(view.at),  # type: ignore[arg-type]
+            fingerprint=view.profile().fingerprint,
+            time_scale=view.time_scale,
+            technologies=techs,
+            printers=printers,
+        )

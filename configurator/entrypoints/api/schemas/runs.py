@@ -37,6 +37,11 @@ class RunPublic(BaseModel):
     designs: list[dict[str, Any]] = Field(default_factory=list)
     infeasibility: dict[str, Any] | None = None
     stats: dict[str, Any] | None = None
+    farm: dict[str, Any] | None = Field(
+        default=None,
+        description="the farm the run was limited to: fingerprint, printers (what the "
+        "result depended on)",
+    )
     links: dict[str, str]
 
 
@@ -69,6 +74,12 @@ def objective_info(catalog: Any, names: list[str] | None) -> list[ObjectiveInfo]
     return out
 
 
+def _farm(profile: Any) -> dict[str, Any] | None:
+    if profile is None:
+        return None
+    return {"fingerprint": profile.fingerprint, **profile.model_dump(mode="json")}
+
+
 def run_public(run: Run, catalogs: CatalogCache) -> RunPublic:
     """The public shape of a run (its designs once finished)."""
     catalog = catalogs.find(run.catalog_id)
@@ -88,6 +99,7 @@ def run_public(run: Run, catalogs: CatalogCache) -> RunPublic:
             pareto=run.pareto,
             objectives=objective_info(catalog, run.request.objectives) if catalog else [],
             progress=run.progress,
+            farm=_farm(run.context.farm),
             links={
                 "self": f"/api/v1/runs/{run.id}",
                 "events": f"/api/v1/runs/{run.id}/events",
