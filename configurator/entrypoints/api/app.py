@@ -95,6 +95,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(container.runs.start)
         task = None
         if sweep:
             interval = max(settings.heartbeat_timeout_s / 4, 0.05)
@@ -106,7 +107,7 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            container.close()
+            await asyncio.to_thread(container.close)
 
     app = FastAPI(
         title="configurator",
