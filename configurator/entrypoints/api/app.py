@@ -95,7 +95,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(container.runs.start)
+        await asyncio.to_thread(container.runs.start, background=True)
         task = None
         if sweep:
             interval = max(settings.heartbeat_timeout_s / 4, 0.05)
@@ -134,3 +134,9 @@ def create_app(
     app.include_router(pages.router)
     mount_static(app)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """uvicorn factory of each process of ``configurator serve --workers N``: the app for
+    ``Settings()`` (the environment); the parent migrated the schema already."""
+    return create_app(Settings(), migrate=False)

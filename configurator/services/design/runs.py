@@ -20,6 +20,7 @@ wall-clock cap ``run_time_cap_s`` per run.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -173,13 +174,17 @@ class RunManager:
         """``"process"`` or ``"dask"``."""
         return self.executor.backend
 
-    def start(self) -> None:
-        """Start the event hub and the executor (idempotent)."""
+    def start(self, *, background: bool = False) -> None:
+        """Start the event hub and the executor (idempotent); ``background``: without
+        waiting for the worker processes (a server answers while they import)."""
         if self._started or self._closed:
             return
         self._started = True
         self.hub.start()
-        self.executor.start()
+        if background:
+            threading.Thread(target=self.executor.start, name="runs-start", daemon=True).start()
+        else:
+            self.executor.start()
 
     # ------------------------------------------------------------------ API
     def place_of(self, ahead: int) -> dict[str, Any]:
