@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 from collections.abc import AsyncIterator
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -24,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from configurator import __version__
+from configurator.entrypoints.api.guard import RequestGuard, body_limit
 from configurator.entrypoints.api.routers import catalogs, designs, farm, orders, pages, runs
 from configurator.entrypoints.api.web import mount_static
 from configurator.errors import ConfiguratorError, RateLimitError, RequirementsError
@@ -45,30 +48,51 @@ def _error_response(exc: ConfiguratorError) -> JSONResponse:
             {"loc": ["body", *field.split(".", 1)], "msg": reason, "type": "value_error"}
             for field, reason in exc.fields.items()
         ]
-        return JSONResponse({"detail": detail}, status_code=status)
+        return SafeJSONResponse({"detail": _json_safe(detail)}, status_code=status)
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, RateLimitError):
         headers["Retry-After"] = str(exc.retry_after_s)
-    return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+    return SafeJSONResponse({"detail": _json_safe(str(exc))}, status_code=status, headers=headers)
 
 
 def _json_safe(value: object) -> object:
-    """``value`` with every non-finite float as its JSON-ish spelling (``"NaN"``,
-    ``"Infinity"``, ``"-Infinity"``), so it can be rendered as strict JSON."""
+    """``value`` renderable as strict JSON whatever the input was: every non-finite float as
+    its JSON-ish spelling (``"NaN"``, ``"Infinity"``, ``"-Infinity"``), bytes and text with
+    lone surrogates as text with backslash escapes (``"\\udcff"``), other objects as text."""
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "backslashreplace")
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {str(_json_safe(str(k))): _json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    try:
+        return _json_safe(jsonable_encoder(value))
+    except Exception:  # an input no encoder knows: its text
+        return _json_safe(repr(value))
 
 
 def _validation_response(exc: RequestValidationError) -> JSONResponse:
-    """FastAPI's 422 (``{"detail": [{type, loc, msg, input, ...}]}``), strict-JSON safe."""
-    return JSONResponse({"detail": _json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+    """FastAPI's 422 (``{"detail": [{type, loc, msg, input, ...}]}``); never fails on the
+    input it echoes (:func:`_json_safe`)."""
+    return SafeJSONResponse({"detail": _json_safe(list(exc.errors()))}, status_code=422)
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON that always encodes: a lone surrogate in a string is written as its JSON escape
+    (``\\udcff``) instead of failing (the app's default response class)."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(
+            content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+        ).encode("utf-8", "backslashreplace")
 
 
 async def _sweeper(farm: FarmService, interval_s: float) -> None:
@@ -114,8 +138,10 @@ def create_app(
         version=__version__,
         description="Generative product customization engine: catalogs, designs, orders, print farm.",
         lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
     )
     app.state.container = container
+    app.add_middleware(RequestGuard, limit_for=partial(body_limit, settings))
 
     @app.exception_handler(ConfiguratorError)
     async def _domain_error(_request: Request, exc: ConfiguratorError) -> JSONResponse:

@@ -14,6 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from configurator.core.farm.models import JobState, NodeState, Technology
 
 MaterialName = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.+-]+$")]
+#: the most materials one node may report (a heartbeat stays a few KB)
+MAX_MATERIALS = 64
+Materials = Annotated[
+    dict[MaterialName, Annotated[float, Field(ge=0, le=1_000_000)]],
+    Field(max_length=MAX_MATERIALS),
+]
 Size = Annotated[float, Field(gt=0, le=10_000, description="mm")]
 
 
@@ -42,8 +48,8 @@ class NodeCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     technology: Technology
     build_volume: tuple[Size, Size, Size] = Field(description="x, y, z in mm")
-    materials: dict[MaterialName, Annotated[float, Field(ge=0, le=1_000_000)]] = Field(
-        default_factory=dict, description="material -> grams loaded"
+    materials: Materials = Field(
+        default_factory=dict, description=f"material -> grams loaded (at most {MAX_MATERIALS})"
     )
     speed: float = Field(
         default=1.0, ge=0.01, le=100, description="throughput factor (1 = reference)"
@@ -60,7 +66,7 @@ class NodeUpdate(BaseModel):
     )
     name: str | None = Field(default=None, min_length=1, max_length=100)
     build_volume: tuple[Size, Size, Size] | None = None
-    materials: dict[MaterialName, Annotated[float, Field(ge=0, le=1_000_000)]] | None = None
+    materials: Materials | None = None
     speed: float | None = Field(default=None, ge=0.01, le=100)
     state: NodeState | None = None
 
@@ -302,8 +308,9 @@ class Heartbeat(BaseModel):
         json_schema_extra={"examples": [{"state": "idle", "materials": {"PLA": 930.5}}]},
     )
     state: NodeState = NodeState.IDLE
-    materials: dict[MaterialName, Annotated[float, Field(ge=0, le=1_000_000)]] | None = Field(
-        default=None, description="material -> grams loaded now; omit to keep"
+    materials: Materials | None = Field(
+        default=None,
+        description=f"material -> grams loaded now (at most {MAX_MATERIALS}); omit to keep",
     )
 
     @field_validator("state")
