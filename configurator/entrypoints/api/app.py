@@ -26,8 +26,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from configurator import __version__
-from configurator.entrypoints.api.guard import RequestGuard, body_limit
-from configurator.entrypoints.api.routers import catalogs, designs, farm, orders, pages, runs
+from configurator.entrypoints.api.guard import AllowHeader, RequestGuard, body_limit
+from configurator.entrypoints.api.openapi import complete_openapi
+from configurator.entrypoints.api.routers import (
+    catalogs,
+    designs,
+    docs,
+    farm,
+    orders,
+    pages,
+    runs,
+)
 from configurator.entrypoints.api.web import mount_static
 from configurator.errors import ConfiguratorError, RateLimitError, RequirementsError
 from configurator.services.container import Container
@@ -139,8 +148,11 @@ def create_app(
         description="Generative product customization engine: catalogs, designs, orders, print farm.",
         lifespan=lifespan,
         default_response_class=SafeJSONResponse,
+        docs_url=None,  # served offline by routers/docs.py
+        redoc_url=None,
     )
     app.state.container = container
+    app.add_middleware(AllowHeader)
     app.add_middleware(RequestGuard, limit_for=partial(body_limit, settings))
 
     @app.exception_handler(ConfiguratorError)
@@ -158,7 +170,9 @@ def create_app(
     app.include_router(orders.router, prefix=API_PREFIX)
     app.include_router(farm.router, prefix=API_PREFIX)
     app.include_router(pages.router)
+    app.include_router(docs.router)
     mount_static(app)
+    complete_openapi(app)
     return app
 
 

@@ -20,6 +20,7 @@ service or the database.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -164,7 +165,10 @@ def _bad_json_text(body: bytes) -> dict[str, Any] | None:
         return {"type": "unicode_error", "loc": ["body"], "msg": msg, "input": None}
     try:
         data = json.loads(text)
-    except (ValueError, RecursionError):
+    except RecursionError:
+        return {"type": "json_invalid", "loc": ["body"], "msg": "JSON nested too deeply",
+                "input": None}  # fmt: skip
+    except ValueError:
         return None  # FastAPI answers with its own 422 (json_invalid)
     found = find_bad_text(data)
     if found is None:
@@ -206,3 +210,43 @@ async def _json(send: Send, status: int, content: Any, headers: list | None = No
 async def _too_large(send: Send, limit: int) -> None:
     await _json(send, 413, {"detail": f"the request body is larger than {limit} bytes"},
                 [(b"connection", b"close")])  # fmt: skip
+
+
+class AllowHeader:
+    """A 405 lists in ``Allow`` every method the path supports, as the OpenAPI document
+    declares them — Starlette names only those of the first route matching the path
+    (``/farm/nodes/{id}`` has three, GET, PATCH and DELETE, each its own route). Paths
+    outside the document (pages, files) keep Starlette's header."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+        self._paths: list[tuple[re.Pattern[str], set[str]]] | None = None
+
+    def _methods(self, scope: Scope) -> set[str] | None:
+        if self._paths is None:
+            paths = scope["app"].openapi().get("paths", {})
+            self._paths = [
+                (re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(p)) + "$"),
+                 {m.upper() for m in item})
+                for p, item in paths.items()
+            ]  # fmt: skip
+        for pattern, methods in self._paths:
+            if pattern.match(scope["path"]):
+                return methods | ({"HEAD"} if "GET" in methods else set())
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_allow(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                methods = self._methods(scope)
+                if methods:
+                    headers = [(k, v) for k, v in message["headers"] if k.lower() != b"allow"]
+                    headers.append((b"allow", ", ".join(sorted(methods)).encode()))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_allow)
