@@ -57,7 +57,10 @@ class Settings(BaseSettings):
     max_evals_per_run: int = Field(default=20_000, ge=100)
     run_time_cap_s: float = Field(default=120.0, gt=0)
     run_lease_s: float = Field(
-        default=10.0, gt=0, le=3600, description="a run's server unseen this long: failed"
+        default=15.0, gt=0, le=3600, description="a run's server unseen this long: failed"
+    )
+    run_worker_nice: int = Field(
+        default=10, ge=0, le=19, description="lower CPU priority of the run worker processes"
     )
     run_poll_s: float = Field(
         default=0.1, gt=0, le=60, description="polling interval of the poll transport (s)"

@@ -10,7 +10,9 @@ should_stop=...)`` and answers with ``("event", kind, data)`` messages, then one
 / ``("crash", text)``. The server asks it to stop with ``("stop",)``; ``should_stop()``
 reads that between generations.
 
-A worker that dies (killed, out of memory) is noticed at once (the pipe closes): only its
+Workers run at a lower CPU priority (``nice``) than the server: a search is batch work,
+the requests of every customer stay responsive while it runs. A worker that dies (killed,
+out of memory) is noticed at once (the pipe closes): only its
 own run fails — with the exit code or signal as the reason — and the slot gets a fresh
 process. Slots are handed out with :meth:`WorkerPool.acquire` and given back with
 :meth:`WorkerPool.release`; one thread drives one slot (no two threads share a pipe).
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -49,9 +52,12 @@ class _Control:
         return self.stopped
 
 
-def _worker_main(conn: Any, preload: Sequence[str]) -> None:
-    """Child process: import ``preload``, then execute runs sent over ``conn`` forever."""
+def _worker_main(conn: Any, preload: Sequence[str], nice: int = 0) -> None:
+    """Child process: import ``preload``, then execute runs sent over ``conn`` forever, at
+    ``nice`` lower CPU priority than the server (its requests stay responsive)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops us, not Ctrl-C
+    if nice:
+        os.nice(nice)
     for name in preload:
         importlib.import_module(name)
     conn.send(("ready",))
@@ -96,8 +102,8 @@ class Outcome:
 class Slot:
     """One worker process and its pipe."""
 
-    def __init__(self, ctx: Any, preload: Sequence[str], index: int):
-        self.ctx, self.preload, self.index = ctx, tuple(preload), index
+    def __init__(self, ctx: Any, preload: Sequence[str], index: int, nice: int = 0):
+        self.ctx, self.preload, self.index, self.nice = ctx, tuple(preload), index, nice
         self.process: Any = None
         self.conn: Any = None
         self.ready = False
@@ -106,7 +112,7 @@ class Slot:
         parent, child = self.ctx.Pipe(duplex=True)
         self.process = self.ctx.Process(
             target=_worker_main,
-            args=(child, self.preload),
+            args=(child, self.preload, self.nice),
             name=f"configurator-run-worker-{self.index}",
             daemon=True,
         )
@@ -205,7 +211,7 @@ class Slot:
 class WorkerPool:
     """``size`` worker processes (see the module docstring). Thread-safe."""
 
-    def __init__(self, size: int, *, preload: Sequence[str] = ()):
+    def __init__(self, size: int, *, preload: Sequence[str] = (), nice: int = 0):
         methods = multiprocessing.get_all_start_methods()
         if "forkserver" in methods:
             self.ctx = multiprocessing.get_context("forkserver")
@@ -213,7 +219,7 @@ class WorkerPool:
         else:  # pragma: no cover - every Linux has forkserver
             self.ctx = multiprocessing.get_context("spawn")
         self.size = size
-        self._slots = [Slot(self.ctx, preload, i) for i in range(size)]
+        self._slots = [Slot(self.ctx, preload, i, nice) for i in range(size)]
         self._free = list(self._slots)
         self._lock = threading.Lock()
         self._started = False

@@ -195,7 +195,7 @@ class RunStore:
                 )
             )
             for row in rows:
-                row.status, row.owner, row.started_at = "running", owner, now
+                row.status, row.owner, row.started_at, row.touched_at = "running", owner, now, now
                 self._add_events(s, row, [("status", {"status": "running"})], now)
             self._notify(s, [QUEUE_PAYLOAD, *(r.id for r in rows)])
         rows.sort(key=lambda r: ids.index(r.id))
@@ -221,6 +221,7 @@ class RunStore:
                 return None
             for key, value in columns.items():
                 setattr(run, key, value)
+            run.touched_at = now
             self._add_events(s, run, events, now)
             self._notify(s, [run_id] + ([QUEUE_PAYLOAD] if run.status in TERMINAL else []))
             return run

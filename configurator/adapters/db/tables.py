@@ -121,6 +121,7 @@ class RunRow(Base):
     finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     worker: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    touched_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

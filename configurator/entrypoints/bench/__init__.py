@@ -21,6 +21,8 @@ BENCH_MODULES = (
     "configurator.entrypoints.bench.estimate",
     "configurator.entrypoints.bench.simulate",
     "configurator.entrypoints.bench.startup",
+    "configurator.entrypoints.bench.load",
+    "configurator.entrypoints.bench.run_events",
 )
 
 

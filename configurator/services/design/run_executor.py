@@ -113,10 +113,14 @@ class RunExecutor:
             if self.settings.dask_address:
                 self.dask = Client(self.settings.dask_address, set_as_default=False)
             else:
-                self.pool = WorkerPool(self.slots, preload=PRELOAD)
+                self.pool = WorkerPool(
+                    self.slots, preload=PRELOAD, nice=int(self.settings.run_worker_nice)
+                )
                 self.pool.start()
             self._thread = threading.Thread(target=self._loop, name="runs-dispatch", daemon=True)
             self._thread.start()
+            # its own thread: a slow claim or a busy database must not stop the heartbeat
+            threading.Thread(target=self._beat_loop, name="runs-heartbeat", daemon=True).start()
 
     def wake(self) -> None:
         self._wake.set()
@@ -154,14 +158,18 @@ class RunExecutor:
                   "slots": self.slots}  # fmt: skip
         self.runs.heartbeat(server, now)
 
+    def _beat_loop(self) -> None:
+        while not self._closed.wait(BEAT_S):
+            try:
+                self._beat(time.time())
+            except Exception:  # the database hiccuped: the next beat retries
+                log.warning("run server heartbeat failed", exc_info=True)
+
     def _loop(self) -> None:
-        last_beat = last_reap = last_cancel = last_purge = 0.0
+        last_reap = last_cancel = last_purge = 0.0
         while not self._closed.is_set():
             now = time.time()
             try:
-                if now - last_beat >= BEAT_S:
-                    self._beat(now)
-                    last_beat = now
                 if now - last_reap >= REAP_EVERY_S:
                     self._reap(now)
                     last_reap = now

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.Float, nullable=True),
         sa.Column("owner", sa.String(64), nullable=True),
         sa.Column("worker", sa.String(64), nullable=True),
+        sa.Column("touched_at", sa.Float, nullable=True),
         sa.Column("cancel_requested", sa.Boolean, nullable=False),
         sa.Column("last_seq", sa.Integer, nullable=False),
         sa.Column("progress", sa.JSON, nullable=True),
