@@ -149,6 +149,9 @@ def run(args: argparse.Namespace) -> int:
             "configurator.entrypoints.api.app:app_from_environment",
             factory=True,
             workers=args.workers,
+            # a busy process (a CPU-bound order, a loaded machine) is not a dead one: uvicorn's
+            # default 5 s would restart it, cutting its requests and runs
+            timeout_worker_healthcheck=60,
             **common,
         )
     else:

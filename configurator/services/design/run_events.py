@@ -55,6 +55,7 @@ class Subscription:
         self.hub, self.run_id = hub, run_id
         self.loop = asyncio.get_running_loop()
         self.event = asyncio.Event()
+        self.queued = True  # its run waits in the queue (woken when the queue moves)
 
     def set(self) -> None:
         self.loop.call_soon_threadsafe(self.event.set)
@@ -136,7 +137,7 @@ class EventHub:
                 self._order = (0.0, {})
             for fn in self._queue_listeners:
                 fn()
-            self._wake_all()
+            self._wake_all(queued_only=True)
         elif payload.startswith("cancel:"):
             for fn in self._cancel_listeners:
                 fn(payload[7:])
@@ -154,9 +155,11 @@ class EventHub:
         for sub in subs:
             sub.set()
 
-    def _wake_all(self) -> None:
+    def _wake_all(self, *, queued_only: bool = False) -> None:
         with self._lock:
-            subs = [s for group in self._subs.values() for s in group]
+            subs = [
+                s for group in self._subs.values() for s in group if s.queued or not queued_only
+            ]
         for sub in subs:
             sub.set()
 
@@ -237,7 +240,7 @@ class EventHub:
                     if ev.kind == "end":
                         return
                     if ev.kind == "status" and ev.data.get("status") != "queued":
-                        queued = False
+                        queued = sub.queued = False
                     elif ev.kind == "status":
                         sent_place = ev.data.get("ahead")
                 if queued:

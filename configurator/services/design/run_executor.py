@@ -87,6 +87,11 @@ class RunExecutor:
         self.slots = int(settings.run_workers)
         self.lease_s = float(settings.run_lease_s)
         self.poll_s = float(settings.run_poll_s)
+        #: the dispatcher's longest sleep (s): the poll transport's interval (at least
+        #: 0.25 s) on PostgreSQL, else 1 s — notifications and this process's own new runs
+        #: wake it at once
+        polling = hub.transport == "poll" and runs.postgres
+        self.idle_s = max(self.poll_s, 0.25) if polling else 1.0
         self.id = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
         self.pool: WorkerPool | None = None
         self.dask: Any = None
@@ -186,7 +191,9 @@ class RunExecutor:
                 self._claim(now)
             except Exception:  # the database hiccuped: try again next round
                 log.exception("run dispatcher round failed")
-            self._wake.wait(min(self.poll_s, BEAT_S))
+            # woken at once by new runs (this process's, or any's through the hub) and
+            # freed slots; the poll only matters for the poll transport
+            self._wake.wait(self.idle_s)
             self._wake.clear()
 
     def _free(self) -> int:
