@@ -7,6 +7,7 @@ own (``Settings(data_dir=tmp_path, ...)``). Bounds are enforced on construction.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,12 +50,44 @@ class Settings(BaseSettings):
         "cached, s; a change made through this process drops it at once",
     )
 
-    # optimization runs served over HTTP
-    max_concurrent_runs: int = Field(default=4, ge=1, le=256)
+    # optimization runs served over HTTP (docs/web.md "Runs")
+    run_workers: int = Field(
+        default=2, ge=1, le=64, description="runs executing at once in each server process"
+    )
+    max_queued_runs: int = Field(
+        default=1000, ge=1, le=1_000_000, description="waiting runs in the store; 429 past it"
+    )
+    max_active_runs_per_client: int = Field(
+        default=5, ge=1, le=10_000, description="queued or running runs of one client"
+    )
+    max_runs_per_client_per_minute: int = Field(default=30, ge=1, le=100_000)
     max_evals_per_run: int = Field(default=20_000, ge=100)
     run_time_cap_s: float = Field(default=120.0, gt=0)
+    run_lease_s: float = Field(
+        default=15.0, gt=0, le=3600, description="a run's server unseen this long: failed"
+    )
+    run_worker_nice: int = Field(
+        default=10, ge=0, le=19, description="lower CPU priority of the run worker processes"
+    )
+    run_poll_s: float = Field(
+        default=0.1, gt=0, le=60, description="polling interval of the poll transport (s)"
+    )
+    run_events: Literal["notify", "poll"] = Field(
+        default="notify", description="cross-process run events on PostgreSQL: LISTEN or poll"
+    )
+    run_retention_s: float = Field(default=7 * 86400.0, gt=0, description="finished runs kept")
     dask_address: str | None = None
-    run_workers: int = Field(default=2, ge=1, le=64)
+
+    # request limits (HTTP 413 past them)
+    max_json_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=64 * 1024 * 1024, description="JSON request bodies"
+    )
+    max_agent_report_bytes: int = Field(
+        default=8 * 1024,
+        ge=512,
+        le=1024 * 1024,
+        description="node heartbeats and job reports (progress, complete, fail)",
+    )
 
     # pricing (see README "Prices")
     machine_rate_per_hour: dict[str, float] = Field(

@@ -95,6 +95,17 @@ def catalog_paths(directory: str | Path) -> list[Path]:
     return sorted(p for p in d.iterdir() if p.suffix in SUFFIXES and p.is_file())
 
 
+def locate(catalog: Catalog, issues: Sequence[Issue]) -> list[Problem]:
+    """``issues`` about a loaded catalog as ``PATH:LINE:COL`` problems (its file re-read)."""
+    path = Path(catalog.path) if catalog.path else None
+    if path is None:
+        return [Problem(catalog.id, 0, 0, _location_prefix(i.loc) + i.message) for i in issues]
+    text = path.read_text(encoding="utf-8")
+    yaml = YAML(typ="rt")
+    locator = _Locator(str(path), yaml.load(text), text)
+    return sorted(locator.issue(i) for i in issues)
+
+
 def check_paths(paths: Iterable[str | Path]) -> dict[Path, list[Problem]]:
     """Problems per file (empty list = the file is fine); never raises for bad files."""
     return {Path(p): _load(Path(p))[1] for p in paths}

@@ -1,44 +1,17 @@
-"""Run channels: how a worker process or Dask task streams a run's events back to the
-server, and how the server asks it to stop (adapter: multiprocessing / Dask I/O).
+"""The Dask run channel: how a run's task on a Dask worker streams its events back to the
+server that submitted it, and how that server asks it to stop (adapter: Dask I/O).
 
-Both channels have the same shape: ``put(kind, data)`` (worker side), ``get(timeout)``
--> ``(kind, data)`` or None (server side), ``stop()`` / ``stopped()`` (the cancel flag the
-worker polls between generations), ``close()``.
+``put(kind, data)`` (worker side), ``get(timeout)`` -> ``(kind, data)`` or None (server
+side), ``stop()`` / ``stopped()`` (the cancel flag the worker polls between generations),
+``close()``. Local worker processes use their pipes instead
+(:mod:`configurator.adapters.run_workers`).
 """
 
 from __future__ import annotations
 
-import queue as queue_mod
 from typing import Any
 
 from distributed import Event, Queue
-
-
-class ProcessChannel:
-    """Worker -> server messages over a ``multiprocessing.Manager`` queue; stop flag is a
-    Manager ``Event``. Both are proxies, so the channel pickles into a pool worker."""
-
-    def __init__(self, manager: Any):
-        self.queue = manager.Queue()
-        self.stop_event = manager.Event()
-
-    def put(self, kind: str, data: dict[str, Any]) -> None:
-        self.queue.put((kind, data))
-
-    def get(self, timeout: float) -> tuple[str, dict[str, Any]] | None:
-        try:
-            return self.queue.get(timeout=timeout)
-        except queue_mod.Empty:
-            return None
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
-    def stopped(self) -> bool:
-        return self.stop_event.is_set()
-
-    def close(self) -> None:
-        pass
 
 
 class DaskChannel:

@@ -1,5 +1,7 @@
-"""Mesh checks of a whole catalog (``configurator catalog check``): build seeded sample
-designs of a family and report every failed mesh check as a ``PATH:LINE:COL`` problem."""
+"""What ``configurator catalog check`` does beyond loading a catalog: evaluate it as the
+optimizer does (an expression non-finite at the defaults or at every sampled design is a
+problem at its line), and build seeded sample designs of the family and report every
+failed mesh check; each as a ``PATH:LINE:COL`` problem."""
 
 from __future__ import annotations
 
@@ -10,9 +12,18 @@ from typing import Any
 
 import numpy as np
 
+from configurator.adapters.catalog_yaml import locate
+from configurator.core.design.sanity import nonfinite_issues
 from configurator.core.design.space import DesignSpace
 from configurator.errors import GeometryError, Problem, RequirementsError
 from configurator.services.geometry import build_design, check_parts
+
+
+def check_catalog_evaluation(catalog: Any, *, samples: int = 256, seed: int = 0) -> list[Problem]:
+    """Every derived value, objective, constraint margin or volume of ``catalog`` that is
+    non-finite at the defaults or at every sampled design, at its ``PATH:LINE:COL``, with
+    its expression (:func:`~configurator.core.design.sanity.nonfinite_issues`)."""
+    return locate(catalog, nonfinite_issues(catalog, samples=samples, seed=seed))
 
 
 def check_catalog_meshes(catalog: Any, *, samples: int = 3, seed: int = 0) -> list[Problem]:

@@ -47,7 +47,7 @@ class Container:
         farm = FarmService(store, settings, admin_key=admin_key, policy=settings.routing_policy)
         catalogs = CatalogCache(settings.catalog_dir)
         book = DesignBook(settings, catalogs=catalogs)
-        runs = RunManager(settings, on_records=book.put_many)
+        runs = RunManager(settings, store, on_records=book.put_many)
         orders = OrderService(farm=farm, book=book, catalogs=catalogs)
         quotes = QuoteService(farm=farm, book=book, catalogs=catalogs)
         return cls(

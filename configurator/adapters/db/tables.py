@@ -100,3 +100,63 @@ class EventRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class RunRow(Base):
+    """An optimization run (any server process may create, read, stream or cancel it; the
+    process in ``owner`` executes it). ``request``/``context``: the DesignRequest and
+    RunContext as JSON; ``result``: the OptimizationResult as JSON once finished;
+    ``last_seq``: the seq of its newest event; ``client``: a hash of who asked (fairness)."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_status_created", "status", "created_at"),
+        Index("ix_runs_client_created", "client", "created_at"),
+        Index("ix_runs_owner", "owner"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    catalog_id: Mapped[str] = mapped_column(String(200))
+    client: Mapped[str] = mapped_column(String(64))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pareto: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    worker: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    touched_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class RunEventRow(Base):
+    """One server-sent event of a run: ``seq`` from 1 (the SSE id), ``kind`` (the SSE
+    event name), ``data`` (its JSON), ``at`` POSIX seconds."""
+
+    __tablename__ = "run_events"
+
+    run_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[float] = mapped_column(Float)
+
+
+class RunServerRow(Base):
+    """A server process that executes runs: ``slots`` runs at once; ``seen_at`` its last
+    heartbeat (POSIX s). A run whose owner is not seen for the lease is failed."""
+
+    __tablename__ = "run_servers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pid: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(255))
+    slots: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[float] = mapped_column(Float)
+    seen_at: Mapped[float] = mapped_column(Float)

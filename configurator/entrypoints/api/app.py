@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 from collections.abc import AsyncIterator
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -24,7 +26,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from configurator import __version__
-from configurator.entrypoints.api.routers import catalogs, designs, farm, orders, pages, runs
+from configurator.entrypoints.api.guard import AllowHeader, RequestGuard, body_limit
+from configurator.entrypoints.api.openapi import complete_openapi
+from configurator.entrypoints.api.routers import (
+    catalogs,
+    designs,
+    docs,
+    farm,
+    orders,
+    pages,
+    runs,
+)
 from configurator.entrypoints.api.web import mount_static
 from configurator.errors import ConfiguratorError, RateLimitError, RequirementsError
 from configurator.services.container import Container
@@ -45,30 +57,51 @@ def _error_response(exc: ConfiguratorError) -> JSONResponse:
             {"loc": ["body", *field.split(".", 1)], "msg": reason, "type": "value_error"}
             for field, reason in exc.fields.items()
         ]
-        return JSONResponse({"detail": detail}, status_code=status)
+        return SafeJSONResponse({"detail": _json_safe(detail)}, status_code=status)
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, RateLimitError):
         headers["Retry-After"] = str(exc.retry_after_s)
-    return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+    return SafeJSONResponse({"detail": _json_safe(str(exc))}, status_code=status, headers=headers)
 
 
 def _json_safe(value: object) -> object:
-    """``value`` with every non-finite float as its JSON-ish spelling (``"NaN"``,
-    ``"Infinity"``, ``"-Infinity"``), so it can be rendered as strict JSON."""
+    """``value`` renderable as strict JSON whatever the input was: every non-finite float as
+    its JSON-ish spelling (``"NaN"``, ``"Infinity"``, ``"-Infinity"``), bytes and text with
+    lone surrogates as text with backslash escapes (``"\\udcff"``), other objects as text."""
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "backslashreplace")
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {str(_json_safe(str(k))): _json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    try:
+        return _json_safe(jsonable_encoder(value))
+    except Exception:  # an input no encoder knows: its text
+        return _json_safe(repr(value))
 
 
 def _validation_response(exc: RequestValidationError) -> JSONResponse:
-    """FastAPI's 422 (``{"detail": [{type, loc, msg, input, ...}]}``), strict-JSON safe."""
-    return JSONResponse({"detail": _json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+    """FastAPI's 422 (``{"detail": [{type, loc, msg, input, ...}]}``); never fails on the
+    input it echoes (:func:`_json_safe`)."""
+    return SafeJSONResponse({"detail": _json_safe(list(exc.errors()))}, status_code=422)
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON that always encodes: a lone surrogate in a string is written as its JSON escape
+    (``\\udcff``) instead of failing (the app's default response class)."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(
+            content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+        ).encode("utf-8", "backslashreplace")
 
 
 async def _sweeper(farm: FarmService, interval_s: float) -> None:
@@ -95,6 +128,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(container.runs.start, background=True)
         task = None
         if sweep:
             interval = max(settings.heartbeat_timeout_s / 4, 0.05)
@@ -106,15 +140,20 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            container.close()
+            await asyncio.to_thread(container.close)
 
     app = FastAPI(
         title="configurator",
         version=__version__,
         description="Generative product customization engine: catalogs, designs, orders, print farm.",
         lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
+        docs_url=None,  # served offline by routers/docs.py
+        redoc_url=None,
     )
     app.state.container = container
+    app.add_middleware(AllowHeader)
+    app.add_middleware(RequestGuard, limit_for=partial(body_limit, settings))
 
     @app.exception_handler(ConfiguratorError)
     async def _domain_error(_request: Request, exc: ConfiguratorError) -> JSONResponse:
@@ -131,5 +170,13 @@ def create_app(
     app.include_router(orders.router, prefix=API_PREFIX)
     app.include_router(farm.router, prefix=API_PREFIX)
     app.include_router(pages.router)
+    app.include_router(docs.router)
     mount_static(app)
+    complete_openapi(app)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """uvicorn factory of each process of ``configurator serve --workers N``: the app for
+    ``Settings()`` (the environment); the parent migrated the schema already."""
+    return create_app(Settings(), migrate=False)

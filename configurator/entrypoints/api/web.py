@@ -1,6 +1,7 @@
-"""Static files of the web UI: ``/static`` (``web/static``) and ``/vendor/three`` — three.js
-served at run time from ``node_modules/three`` (installed by ``npm ci`` from
-package-lock.json; no CDN), which the pages import through an import map."""
+"""Static files of the web UI: ``/static`` (``web/static``), ``/vendor/three`` — three.js
+served at run time from ``node_modules/three``, which the pages import through an import
+map — and ``/vendor/swagger-ui`` (``node_modules/swagger-ui-dist``, the API docs at
+``/docs``). Both are installed by ``npm ci`` from package-lock.json; no CDN."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ WEB_DIR = REPO_ROOT / "web"
 STATIC_DIR = WEB_DIR / "static"
 TEMPLATE_DIR = WEB_DIR / "templates"
 THREE_DIR = REPO_ROOT / "node_modules" / "three"
+SWAGGER_DIR = REPO_ROOT / "node_modules" / "swagger-ui-dist"
+SWAGGER_URL = "/vendor/swagger-ui"
 
 
 def _static_version() -> str:
@@ -54,4 +57,12 @@ def mount_static(app: FastAPI) -> None:
         log.warning(
             "three.js not found in %s: the 3D preview is disabled (run `npm ci` or scripts/setup.sh)",
             THREE_DIR,
+        )
+    if (SWAGGER_DIR / "swagger-ui-bundle.js").is_file():
+        app.mount(SWAGGER_URL, StaticFiles(directory=str(SWAGGER_DIR)), name="swagger-ui")
+    else:
+        log.warning(
+            "swagger-ui-dist not found in %s: /docs is unavailable (run `npm ci` or "
+            "scripts/setup.sh)",
+            SWAGGER_DIR,
         )

@@ -23,6 +23,8 @@ BENCH_MODULES = (
     "configurator.entrypoints.bench.simulate",
     "configurator.entrypoints.bench.startup",
     "configurator.entrypoints.bench.connector",
+    "configurator.entrypoints.bench.load",
+    "configurator.entrypoints.bench.run_events",
 )
 
 

@@ -3,7 +3,9 @@
 * ``list`` — the catalogs in the catalog directory (``CONFIGURATOR_CATALOG_DIR``).
 * ``check`` — validate files (default: every catalog in the directory); prints
   ``PATH:LINE:COL: message`` per problem and exits 1 when there is any, 0 otherwise. A valid
-  catalog also has meshes built for ``--mesh-samples`` (3) seeded designs and checked
+  catalog is then evaluated as the optimizer does (a derived value, objective, constraint
+  margin or volume non-finite at the defaults or at every sampled design is a problem at its
+  expression), and has meshes built for ``--mesh-samples`` (3) seeded designs and checked
   (a volume formula that disagrees with the mesh points at the ``volume:`` line).
 * ``schema`` — the JSON Schema of the catalog format (for editors; see docs/catalog.md).
 """
@@ -106,6 +108,8 @@ def run_check(args: argparse.Namespace) -> int:
     results = check_paths(files)
     bad = 0
     for path, found in results.items():
+        if not found:
+            found = _evaluation_problems(path)
         if not found and getattr(args, "mesh_samples", 0) > 0:
             found = _mesh_problems(path, args.mesh_samples)
         if found:
@@ -127,6 +131,15 @@ def run_check(args: argparse.Namespace) -> int:
         print("no catalog files found", file=sys.stderr)
         return 1
     return 0
+
+
+def _evaluation_problems(path: Path) -> list:
+    """The catalog evaluated as the optimizer does: an expression that is non-finite at the
+    defaults or at every sampled design is a problem at its line."""
+    from configurator.adapters.catalog_yaml import load_catalog
+    from configurator.services.catalog_check import check_catalog_evaluation
+
+    return check_catalog_evaluation(load_catalog(path))
 
 
 def _mesh_problems(path: Path, samples: int) -> list:

@@ -1,18 +1,24 @@
-"""``configurator serve [--host] [--port] [--database URL] [--data-dir DIR] [--demo-nodes N]``.
+"""``configurator serve [--host] [--port] [--database URL] [--data-dir DIR] [--workers N]
+[--demo-nodes N]``.
 
 Runs the API (and the web pages other modules add to the app) with uvicorn. The database
 schema is upgraded to head on start (SQLite under the data dir by default). The admin key
 is printed when it was generated (it is saved in ``DATA_DIR/admin.key``). With
-``--demo-nodes N``, N heterogeneous demo nodes are registered (6 or more cover every
-shipped catalog's materials) and N simulated agents run beside the server in threads,
-stopped on exit; the nodes are registered with ``--demo-speed`` as their time scale, so
-quotes and order pages promise the compressed times the demo prints take.
+``--workers N`` (N > 1), N server processes share the listening socket, the database and
+the data dir (uvicorn's process supervisor restarts one that dies); any of them answers for
+any run, and each executes queued runs on its own ``CONFIGURATOR_RUN_WORKERS`` worker
+processes. N > 1 needs PostgreSQL (``--database postgresql+psycopg://...``): SQLite serves
+one process. With ``--demo-nodes N``, N heterogeneous demo nodes are registered (6 or more
+cover every shipped catalog's materials) and N simulated agents run beside the server in
+threads, stopped on exit; the nodes are registered with ``--demo-speed`` as their time
+scale, so quotes and order pages promise the compressed times the demo prints take.
 ``--demo-jobs N`` queues N demo box jobs when the farm is empty (a busy dashboard).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 
@@ -31,6 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--data-dir", metavar="DIR", default=None, help="data directory (default: settings)"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="N server processes on one socket and one database (N > 1 needs PostgreSQL)",
     )
     p.add_argument(
         "--demo-nodes", type=int, default=0, metavar="N", help="start N simulated print nodes"
@@ -63,6 +76,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    database = args.database or os.environ.get("CONFIGURATOR_DATABASE_URL") or ""
+    if args.workers > 1 and not database.startswith(("postgresql", "postgres:")):
+        raise SettingsError(  # before the heavy imports: one line at once
+            f"--workers {args.workers} needs PostgreSQL (--database postgresql+psycopg://...): "
+            "SQLite serves one process"
+        )
     import threading
 
     import uvicorn
@@ -85,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
         raise SettingsError("--demo-fail-rate must be between 0 and 1")
     if not 0 < args.port < 65536:
         raise SettingsError("--port must be between 1 and 65535")
+    if not 1 <= args.workers <= 64:
+        raise SettingsError("--workers must be between 1 and 64")
     overrides = {}
     if args.database:
         overrides["database_url"] = args.database
@@ -141,24 +162,46 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        timeout_graceful_shutdown=5,  # open progress streams must not hold a Ctrl-C for minutes
-    )
+    common = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": args.log_level,
+        "timeout_graceful_shutdown": 5,  # open progress streams must not hold a Ctrl-C long
+    }
+    if args.workers > 1:
+        # the processes build their own app from the environment (the schema is migrated)
+        os.environ["CONFIGURATOR_DATABASE_URL"] = settings.resolved_database_url
+        os.environ["CONFIGURATOR_DATA_DIR"] = str(settings.data_dir)
+        config = uvicorn.Config(
+            "configurator.entrypoints.api.app:app_from_environment",
+            factory=True,
+            workers=args.workers,
+            # a busy process (a CPU-bound order, a loaded machine) is not a dead one: uvicorn's
+            # default 5 s would restart it, cutting its requests and runs
+            timeout_worker_healthcheck=60,
+            **common,
+        )
+    else:
+        config = uvicorn.Config(app, **common)
     server = uvicorn.Server(config)
     for t in threads:
         t.start()
     print(
-        f"configurator: serving on http://{args.host}:{args.port} (API docs at /docs)",
+        f"configurator: serving on http://{args.host}:{args.port} with {args.workers} "
+        f"process{'es' if args.workers > 1 else ''} (API docs at /docs)",
         file=sys.stderr,
         flush=True,
     )
     try:
-        server.run(sockets=[sock])
+        if args.workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            server.run(sockets=[sock])
     finally:
+        if args.workers > 1:
+            app.state.container.close()
         stop.set()
         for t in threads:
             t.join(timeout=10)

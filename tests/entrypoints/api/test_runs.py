@@ -23,7 +23,6 @@ def api(tmp_path_factory):
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("runs"),
         admin_key="admin",
-        max_concurrent_runs=1,
         max_evals_per_run=20_000,
         run_workers=1,
     )
@@ -150,28 +149,82 @@ def test_bad_input_is_a_field_level_422(api, body, loc):
     assert loc in [e["loc"] for e in r.json()["detail"]], r.json()
 
 
-def test_limit_on_concurrent_runs_then_cancel(api):
+def test_runs_queue_behind_the_worker_then_cancel(api):
+    """One worker: a second run is accepted and queued (its first event says where, and
+    when it should start), moves on when the worker frees; a running run cancels."""
     long_run = {**RUN, "evals": 20_000, "objectives": ["mass"], "seed": 9}
     first = api.post("/api/v1/runs", json=long_run)
     assert first.status_code == 202
-    second = api.post("/api/v1/runs", json=RUN)
-    assert second.status_code == 429
-    assert "at once" in second.json()["detail"] and int(second.headers["retry-after"]) > 0
     run_id = first.json()["id"]
     deadline = time.monotonic() + 30  # let it start, so cancelling stops a running search
     while api.get(f"/api/v1/runs/{run_id}").json()["status"] == "queued":
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    second = api.post("/api/v1/runs", json=RUN)
+    assert second.status_code == 202, second.text
+    queued = second.json()
+    assert queued["status"] == "queued"
+    assert queued["queue"]["position"] == 1 and queued["queue"]["ahead"] == 0
+    assert queued["queue"]["expected_start"] >= queued["created_at"]
+    with api.stream("GET", f"/api/v1/runs/{queued['id']}/events") as resp:
+        lines = resp.iter_lines()
+        first_event = [next(lines) for _ in range(5)]
+    assert first_event[2:4] == ["id: 1", "event: status"], first_event
+    data = json.loads(first_event[4][6:])
+    assert data["status"] == "queued" and data["position"] == 1
+
     assert api.delete(f"/api/v1/runs/{run_id}").status_code == 202
     run = wait_finished(api, run_id)
     assert run["status"] == "cancelled"
     assert run["stats"]["stopped_by"] == "cancelled"
     assert run["stats"]["evaluations"] < 20_000
     assert sse_events(api, run_id)[-1][1]["status"] == "cancelled"
-    # the slot is free again
-    again = api.post("/api/v1/runs", json=RUN)
-    assert again.status_code == 202
-    wait_finished(api, again.json()["id"])
+    # the queued one moves on and finishes
+    done = wait_finished(api, queued["id"])
+    assert done["status"] == "done" and done["queue"] is None
+    kinds = [(k, d.get("status")) for k, d in sse_events(api, queued["id"])]
+    assert kinds[0] == ("status", "queued") and ("status", "running") in kinds
+
+
+def test_cancel_a_queued_run_ends_it_at_once(api):
+    long_run = {**RUN, "evals": 20_000, "objectives": ["mass"], "seed": 11}
+    first = api.post("/api/v1/runs", json=long_run).json()
+    second = api.post("/api/v1/runs", json=RUN).json()
+    assert second["status"] == "queued"
+    r = api.delete(f"/api/v1/runs/{second['id']}")
+    assert r.status_code == 202 and r.json()["status"] == "cancelled"
+    assert sse_events(api, second["id"])[-1] == (
+        "end",
+        {"status": "cancelled", "message": "Cancelled before it started."},
+    )
+    api.delete(f"/api/v1/runs/{first['id']}")
+    wait_finished(api, first["id"])
+
+
+def test_a_clients_own_limits_are_429(tmp_path):
+    """Past a client's queued-or-running runs: 429 with Retry-After; another client (its own
+    cookie) is still queued."""
+    settings = Settings(
+        data_dir=tmp_path, admin_key="admin", run_workers=1, max_active_runs_per_client=2
+    )
+    slow = {**RUN, "evals": 20_000, "objectives": ["mass"]}
+    with Server(settings) as client:
+        client.get("/")  # the page gives this browser its client cookie
+        assert client.cookies.get("cfg_client")
+        ids = [client.post("/api/v1/runs", json={**slow, "seed": s}).json()["id"] for s in (1, 2)]
+        refused = client.post("/api/v1/runs", json=slow)
+        assert refused.status_code == 429, refused.text
+        assert "waiting or running" in refused.json()["detail"]
+        assert int(refused.headers["retry-after"]) > 0
+        with httpx.Client(base_url=client.base_url, timeout=30) as other:
+            other.get("/products/enclosure")
+            accepted = other.post("/api/v1/runs", json=RUN)
+            assert accepted.status_code == 202 and accepted.json()["status"] == "queued"
+            other.delete(f"/api/v1/runs/{accepted.json()['id']}")
+        for run_id in ids:
+            client.delete(f"/api/v1/runs/{run_id}")
+        for run_id in ids:
+            assert wait_finished(client, run_id)["status"] == "cancelled"
 
 
 def test_infeasible_run_reports_what_to_relax(api):
@@ -235,33 +288,39 @@ def test_pages_and_offline_assets(api):
 
 
 def test_run_manager_on_a_dask_cluster(tmp_path):
-    """The same run through Dask (progress over distributed.Queue, result as a future)."""
+    """The same run through Dask worker processes: progress comes back over
+    distributed.Queue into the store, the result as a future."""
     distributed = pytest.importorskip("distributed")
     from configurator.adapters.catalog_yaml import load_catalog
+    from configurator.adapters.db.store import Store
     from configurator.services.design.request import DesignRequest
     from configurator.services.design.runs import RunManager
     from configurator.settings import REPO_ROOT
 
     with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
         settings = Settings(data_dir=tmp_path, dask_address=cluster.scheduler_address)
+        store = Store(settings.resolved_database_url)
+        store.migrate()
         records: list = []
-        manager = RunManager(settings, on_records=records.extend)
+        manager = RunManager(settings, store, on_records=records.extend)
         try:
             request = DesignRequest(
-                catalog_id="enclosure", objectives=["mass"], evals=300, seed=1, top=3
+                catalog_id="enclosure", objectives=["mass"], evals=600, seed=1, top=3
             )
             catalog = load_catalog(REPO_ROOT / "catalogs" / "enclosure.yaml")
             run = manager.submit(request, catalog=catalog)
-            deadline = time.monotonic() + 60
-            while not run.finished:
+            deadline = time.monotonic() + 90
+            while manager.get(run.id).status not in ("done", "failed", "cancelled"):
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
             assert manager.backend == "dask"
+            run = manager.get(run.id)
             assert run.status == "done", run.message
-            kinds = [e.kind for e in run.events]
-            assert "progress" in kinds and kinds[-1] == "end"
-            assert records and records[0].design_id == run.result.records[0].design_id
+            kinds = [e.kind for e in manager.runs.events_after(run.id, 0)]
+            assert kinds.count("progress") >= 2 and kinds[-1] == "end"
+            assert records and records[0].design_id == run.result["records"][0]["design_id"]
         finally:
             manager.shutdown()
+            store.dispose()

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 
 import httpx
 import numpy as np
 import pytest
 
 from configurator.core.farm.demo import box_stl
-from tests.entrypoints.web.conftest import live_server, require_browser
+from tests.entrypoints.web.conftest import OUT, live_server, require_browser
 
 pytestmark = pytest.mark.browser
 
@@ -184,6 +185,15 @@ def test_farm_dashboard_with_the_admin_key(server, page):
     assert page.locator("#events li").count() > 0
     waiting = page.locator(f'#waiting-jobs tr[data-job-id="{resin.json()["id"]}"]')
     assert "no printer in the farm prints RESIN (SLA)" in waiting.inner_text()
+    ticks = [float(v) for v in page.eval_on_selector_all(
+        "#load-chart text.tick", "ts => ts.map(t => t.dataset.value)")]  # fmt: skip
+    assert ticks[0] == 0 and len(ticks) >= 3
+    step = ticks[1]
+    mantissa = step / 10 ** np.floor(np.log10(step))
+    assert any(abs(mantissa - m) < 1e-9 for m in (1, 2, 2.5, 5)), ticks  # a round step
+    assert np.allclose(np.diff(ticks), step)  # evenly spaced, top a whole number of steps
+    labels = page.eval_on_selector_all("#load-chart text.tick", "ts => ts.map(t => t.textContent)")
+    assert all(len(label) <= 6 for label in labels), labels  # no 0.30000000000000004
     page.shot("dashboard")
 
 
@@ -208,3 +218,58 @@ def test_materials_the_farm_cannot_print_are_shown_disabled_with_the_reason(serv
     page.goto(server + "/products/enclosure")
     assert not page.locator('#material option[value="ASA"]').is_disabled()
     assert page.locator("#material-farm li").count() == 0
+
+
+def test_a_queued_search_shows_its_place_then_runs(server, page):
+    """One run worker (CONFIGURATOR_RUN_WORKERS=1): a search started while another runs is
+    queued, and the page says where it stands until it starts."""
+    blocker = httpx.post(
+        server + "/api/v1/runs",
+        json={"catalog_id": "enclosure", "objectives": ["mass"], "evals": 20000, "seed": 4},
+        timeout=60,
+    ).json()
+    deadline = time.monotonic() + 60
+    while (
+        httpx.get(f"{server}/api/v1/runs/{blocker['id']}", timeout=30).json()["status"] == "queued"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    page.goto(server + "/products/enclosure")
+    page.click("#advanced summary")
+    page.fill("#search-evals", "300")
+    page.click("#generate")
+    page.wait_for_selector('#run-panel[data-queue-position="1"]')
+    assert "Queued: next in line" in page.inner_text("#run-status")
+    page.shot("queued")
+    httpx.delete(f"{server}/api/v1/runs/{blocker['id']}", timeout=30)
+    page.wait_for_selector('#run-panel[data-state="done"]', timeout=60_000)
+    assert page.get_attribute("#run-panel", "data-queue-position") is None
+
+
+def test_no_page_requests_another_host(server, browser):
+    """The gallery, a product, the farm dashboard and the API docs load everything from this
+    server: no CDN, no font host, no favicon elsewhere."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    hosts: list[str] = []
+    context.on("request", lambda req: hosts.append(req.url))
+    page = context.new_page()
+    try:
+        page.goto(server + "/")
+        page.wait_for_selector(".product-card")
+        page.goto(server + "/products/enclosure")
+        page.wait_for_selector("#req-board_length")
+        page.goto(server + "/farm")
+        page.wait_for_selector("#key-form")
+        page.goto(server + "/docs")
+        page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
+        page.wait_for_selector(".opblock-tag", timeout=30_000)
+        assert "configurator" in page.inner_text(".swagger-ui .info .title")
+        assert page.locator(".opblock").count() > 20
+        OUT.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(OUT / "docs.png"))
+        page.wait_for_timeout(500)  # late requests (favicon, fonts, validator badge)
+    finally:
+        context.close()
+    assert any(u.endswith("/docs") for u in hosts)
+    foreign = [u for u in hosts if not u.startswith(server) and not u.startswith("data:")]
+    assert foreign == [], foreign

@@ -85,18 +85,30 @@ function svg(tag, attrs = {}, text) {
 }
 const COLORS = ["#2a6fdb", "#e0662b", "#1d9a5b", "#9b4dca", "#c9a227", "#d6336c", "#0b8a8a", "#6c757d"];
 
+// Round axis ticks: a step of 1, 2, 2.5 or 5 x 10^k giving about `count` intervals, and an
+// axis top that is a whole number of steps.
+export function niceTicks(max, count = 4) {
+  const raw = Math.max(max, 1e-9) / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].find((m) => m * power >= raw - 1e-12) * power;
+  const top = Math.ceil(max / step - 1e-9) * step || step;
+  const ticks = [];
+  for (let v = 0; v <= top + step / 2; v += step) ticks.push(Number(v.toPrecision(12)));
+  return { step, top: ticks[ticks.length - 1], ticks };
+}
+
 function renderLoadChart() {
   const W = 1000, H = 260, M = { l: 48, r: 12, t: 10, b: 28 };
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": "Load per printer over time, hours" });
   const ids = [...new Set(history.flatMap((h) => Object.keys(h.loads)))];
   const t0 = history.length ? history[0].t : 0, t1 = history.length ? history[history.length - 1].t : 1;
-  const maxH = Math.max(0.1, ...history.flatMap((h) => Object.values(h.loads)));
+  const axis = niceTicks(Math.max(0.1, ...history.flatMap((h) => Object.values(h.loads))));
+  const maxH = axis.top;
   const x = (t) => M.l + ((t - t0) / Math.max(t1 - t0, 1)) * (W - M.l - M.r);
   const y = (v) => H - M.b - (v / maxH) * (H - M.t - M.b);
-  for (let i = 0; i <= 4; i++) {
-    const v = (maxH * i) / 4;
+  for (const v of axis.ticks) {
     root.append(svg("line", { x1: M.l, x2: W - M.r, y1: y(v), y2: y(v), stroke: "currentColor", "stroke-opacity": 0.12 }));
-    root.append(svg("text", { x: M.l - 6, y: y(v) + 4, "text-anchor": "end" }, fmt(v)));
+    root.append(svg("text", { x: M.l - 6, y: y(v) + 4, "text-anchor": "end", class: "tick", "data-value": v }, String(v)));
   }
   root.append(svg("text", { x: M.l, y: H - 8 }, history.length ? fmtTime(t0 / 1000) : ""));
   root.append(svg("text", { x: W - M.r, y: H - 8, "text-anchor": "end" }, history.length ? fmtTime(t1 / 1000) : ""));

@@ -78,7 +78,8 @@ function startWatching(runId) {
   current.source = source;
   source.addEventListener("status", (e) => {
     const data = JSON.parse(e.data);
-    if (data.status === "running") ui.status.textContent = "Running…";
+    if (data.status === "queued") showQueued(data);
+    else if (data.status === "running") { delete ui.runPanel.dataset.queuePosition; ui.status.textContent = "Running…"; }
   });
   source.addEventListener("progress", (e) => showProgress(JSON.parse(e.data)));
   source.addEventListener("end", async (e) => {
@@ -93,6 +94,15 @@ function startWatching(runId) {
       catch (err) { ui.status.textContent = err.message; }
     }
   };
+}
+
+// the run waits for a free worker: its place in the queue and when it should start
+function showQueued(q) {
+  ui.runPanel.dataset.queuePosition = String(q.position);
+  const when = q.expected_wait_s > 0 ? `expected to start in about ${fmtDuration(q.expected_wait_s)}` : "starting shortly";
+  ui.status.textContent = q.position > 1
+    ? `Queued: number ${q.position} in line (${q.ahead} search${q.ahead === 1 ? "" : "es"} ahead), ${when}.`
+    : `Queued: next in line, ${when}.`;
 }
 
 function showProgress(p) {

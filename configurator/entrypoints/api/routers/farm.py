@@ -12,11 +12,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from configurator.core.farm.models import JobState, Technology
 from configurator.entrypoints.api.deps import AdminKey, FarmDep, NodeId, SettingsDep
+from configurator.entrypoints.api.guard import check_text
 from configurator.entrypoints.api.schemas.farm import (
     Capabilities,
     ClaimedJob,
@@ -127,17 +128,21 @@ async def submit_job(
     settings: SettingsDep,
     _: AdminKey,
     file: Annotated[UploadFile, File(description="STL or 3MF")],
-    design_id: Annotated[str, Form(min_length=1, max_length=128)],
-    material: Annotated[str, Form(min_length=1, max_length=32, examples=["PLA"])],
+    design_id: Annotated[str, Form(min_length=1, max_length=128), AfterValidator(check_text)],
+    material: Annotated[
+        str,
+        Form(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.+-]+$", examples=["PLA"]),
+    ],
     bbox_x: Annotated[float, Form(gt=0, le=10_000, description="mm")],
     bbox_y: Annotated[float, Form(gt=0, le=10_000, description="mm")],
     bbox_z: Annotated[float, Form(gt=0, le=10_000, description="mm")],
     est_seconds: Annotated[float, Form(gt=0, le=30 * 86400, description="on a speed-1 node")],
     grams: Annotated[float, Form(ge=0, le=1_000_000)],
     priority: Annotated[int, Form(ge=-100, le=100)] = 0,
-    deadline: Annotated[datetime | None, Form(description="ISO 8601")] = None,
-    technology: Annotated[Technology | None, Form()] = None,
-    label: Annotated[str | None, Form(max_length=200)] = None,
+    # optional form fields are left out when unset (a form has no null): not nullable
+    deadline: Annotated[datetime, Form(description="ISO 8601")] = None,  # type: ignore[assignment]
+    technology: Annotated[Technology, Form()] = None,  # type: ignore[assignment]
+    label: Annotated[str, Form(max_length=200), AfterValidator(check_text)] = None,  # type: ignore[assignment]
 ) -> JobPublic:
     """Submit a job with its file (multipart); it is routed at once.
 

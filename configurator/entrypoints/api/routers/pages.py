@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from configurator.entrypoints.api.clients import ensure_client_cookie
 from configurator.entrypoints.api.deps import CatalogsDep, FarmDep, OrdersDep, RunsDep
 from configurator.entrypoints.api.schemas.catalogs import catalog_detail, farm_availability
 from configurator.entrypoints.api.web import TEMPLATE_DIR, static_url
@@ -26,7 +27,9 @@ templates.env.globals["static_url"] = static_url
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    ensure_client_cookie(request, response)  # the run queue's per-client fairness
+    return response
 
 
 def error_page(request: Request, status_code: int, title: str, message: str) -> HTMLResponse:

@@ -3,10 +3,12 @@
 ``POST /runs`` takes a :class:`~configurator.services.design.request.DesignRequest`,
 validates it against the catalog (422 with one entry per field; a material the farm does
 not print is a 422 on ``material`` naming why), checks the server's limits (422 past the
-evaluation budget, 429 past the concurrent runs) and answers 202 with the run, which is
-limited to what the server's farm can make (its capability view, recorded in the run). ``GET /runs/{id}`` is its state (and designs once finished),
-``GET /runs/{id}/events`` streams progress as server-sent events, ``DELETE /runs/{id}``
-cancels it.
+evaluation budget; 429 only past the queue bound or a client's own limits) and answers 202
+with the run, queued and limited to what the server's farm can make (its capability view,
+recorded in the run). ``GET /runs/{id}`` is its state (its queue
+place while queued, its designs once finished), ``GET /runs/{id}/events`` streams its
+queue place, progress and end as server-sent events (``Last-Event-ID`` resumes),
+``DELETE /runs/{id}`` cancels it. Any server process answers for any run.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from configurator.core.farm.capability import FarmProfile
+from configurator.entrypoints.api.clients import client_key, set_client_cookie
 from configurator.entrypoints.api.deps import CatalogsDep, FarmDep, RunsDep
 from configurator.entrypoints.api.schemas.runs import RunPublic, run_public
 from configurator.errors import ConfiguratorError, RequirementsError
@@ -96,28 +99,37 @@ def _resume_point(last_event_id: str | None) -> int:
         422: {
             "description": "invalid field (one entry per field) or evaluation budget over the limit"
         },
-        429: {"description": "too many runs at once; retry after the Retry-After seconds"},
+        429: {
+            "description": "the queue is full, or this client has too many runs waiting or "
+            "started too many this minute; retry after the Retry-After seconds"
+        },
     },
 )
-def create_run(body: DesignRequest, manager: RunsDep, catalogs: CatalogsDep, farm: FarmDep) -> Any:
+def create_run(
+    body: DesignRequest, request: Request, manager: RunsDep, catalogs: CatalogsDep, farm: FarmDep
+) -> Any:
     catalog = catalogs.find(body.catalog_id)
     if catalog is None:
         raise RequirementsError({"catalog_id": f"unknown product family {body.catalog_id!r}"})
     profile = farm.capabilities().profile()
     validate(body, catalog, profile)
-    run = manager.submit(body, catalog=catalog, farm=profile)
-    return JSONResponse(
+    client, cookie = client_key(request)
+    run = manager.submit(body, catalog=catalog, client=client, farm=profile)
+    response = JSONResponse(
         status_code=202,
-        content=run_public(run, catalogs).model_dump(mode="json"),
+        content=run_public(run, catalogs, manager.place(run)).model_dump(mode="json"),
         headers={"Location": f"/api/v1/runs/{run.id}"},
     )
+    set_client_cookie(response, cookie)
+    return response
 
 
 @router.get(
     "/{run_id}", response_model=RunPublic, summary="A run's state and designs", responses=NOT_FOUND
 )
 def get_run(run_id: str, manager: RunsDep, catalogs: CatalogsDep) -> RunPublic:
-    return run_public(manager.get(run_id), catalogs)
+    run = manager.get(run_id)
+    return run_public(run, catalogs, manager.place(run))
 
 
 @router.delete(
@@ -139,13 +151,18 @@ def cancel_run(run_id: str, manager: RunsDep, catalogs: CatalogsDep) -> RunPubli
         200: {
             "content": {
                 "text/event-stream": {
-                    "example": 'id: 3\nevent: progress\ndata: {"generation": 2, "evaluations": 200, '
+                    "example": 'id: 1\nevent: status\ndata: {"status": "queued", "position": 2, '
+                    '"ahead": 1, "expected_wait_s": 2.5, "expected_start": 1796000002.5}\n\n'
+                    'id: 2\nevent: status\ndata: {"status": "running"}\n\n'
+                    'id: 3\nevent: progress\ndata: {"generation": 2, "evaluations": 200, '
                     '"budget": 2000, "fraction": 0.1, "n_feasible": 57, "best": {"mass": 41.2}, '
                     '"hypervolume": null, "elapsed_s": 0.21}\n\n'
                     'id: 9\nevent: end\ndata: {"status": "done", "message": "Found 8 designs."}\n\n'
                 }
             },
-            "description": "events `status`, `progress` (a ProgressEvent), then one `end`",
+            "description": "events `status` (`queued` with its place — again, without an id, "
+            "whenever the place changes — then `running`), `progress` (a ProgressEvent), "
+            "then one `end`",
         }
     },
 )

@@ -9,12 +9,36 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    WithJsonSchema,
+    field_validator,
+)
 
 from configurator.core.farm.models import JobState, NodeState, Technology
 
 MaterialName = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.+-]+$")]
-Size = Annotated[float, Field(gt=0, le=10_000, description="mm")]
+#: the most materials one node may report (a heartbeat stays a few KB)
+MAX_MATERIALS = 64
+Materials = Annotated[
+    dict[MaterialName, Annotated[StrictFloat, Field(ge=0, le=1_000_000)]],
+    Field(max_length=MAX_MATERIALS),
+    # pydantic writes the name pattern as patternProperties, which lets other names through
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": MAX_MATERIALS,
+            "propertyNames": {"pattern": r"^[A-Za-z0-9_.+-]+$", "minLength": 1, "maxLength": 32},
+            "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1_000_000},
+        }
+    ),
+]
+#: request bodies take JSON numbers as they are (no "1.5" for a number, no false for 0)
+STRICT = ConfigDict(extra="forbid")
+Size = Annotated[StrictFloat, Field(gt=0, le=10_000, description="mm")]
 
 
 def ts(t: float | None) -> datetime | None:
@@ -26,7 +50,7 @@ class NodeCreate(BaseModel):
     """A printer to add to the farm."""
 
     model_config = ConfigDict(
-        extra="forbid",
+        **STRICT,
         json_schema_extra={
             "examples": [
                 {
@@ -42,13 +66,13 @@ class NodeCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     technology: Technology
     build_volume: tuple[Size, Size, Size] = Field(description="x, y, z in mm")
-    materials: dict[MaterialName, Annotated[float, Field(ge=0, le=1_000_000)]] = Field(
-        default_factory=dict, description="material -> grams loaded"
+    materials: Materials = Field(
+        default_factory=dict, description=f"material -> grams loaded (at most {MAX_MATERIALS})"
     )
-    speed: float = Field(
+    speed: StrictFloat = Field(
         default=1.0, ge=0.01, le=100, description="throughput factor (1 = reference)"
     )
-    time_scale: float = Field(
+    time_scale: StrictFloat = Field(
         default=1.0,
         ge=1,
         le=1_000_000,
@@ -62,15 +86,21 @@ class NodeUpdate(BaseModel):
     or draining."""
 
     model_config = ConfigDict(
-        extra="forbid",
+        **STRICT,
         json_schema_extra={"examples": [{"materials": {"PLA": 2000}, "state": "maintenance"}]},
     )
     name: str | None = Field(default=None, min_length=1, max_length=100)
     build_volume: tuple[Size, Size, Size] | None = None
-    materials: dict[MaterialName, Annotated[float, Field(ge=0, le=1_000_000)]] | None = None
-    speed: float | None = Field(default=None, ge=0.01, le=100)
-    time_scale: float | None = Field(default=None, ge=1, le=1_000_000)
-    state: NodeState | None = None
+    materials: Materials | None = None
+    speed: StrictFloat | None = Field(default=None, ge=0.01, le=100)
+    time_scale: StrictFloat | None = Field(default=None, ge=1, le=1_000_000)
+    state: (
+        Annotated[
+            NodeState,
+            WithJsonSchema({"type": "string", "enum": ["idle", "maintenance", "draining"]}),
+        ]
+        | None
+    ) = None
 
     @field_validator("state")
     @classmethod
@@ -308,12 +338,15 @@ class FarmStatus(BaseModel):
 
 class Heartbeat(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
+        **STRICT,
         json_schema_extra={"examples": [{"state": "idle", "materials": {"PLA": 930.5}}]},
     )
-    state: NodeState = NodeState.IDLE
-    materials: dict[MaterialName, Annotated[float, Field(ge=0, le=1_000_000)]] | None = Field(
-        default=None, description="material -> grams loaded now; omit to keep"
+    state: Annotated[
+        NodeState, WithJsonSchema({"type": "string", "enum": ["idle", "printing", "paused"]})
+    ] = NodeState.IDLE
+    materials: Materials | None = Field(
+        default=None,
+        description=f"material -> grams loaded now (at most {MAX_MATERIALS}); omit to keep",
     )
 
     @field_validator("state")
@@ -338,24 +371,24 @@ class ClaimedJob(BaseModel):
 
 class Progress(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"percent": 42.0, "seconds_left": 3100}]}
+        **STRICT, json_schema_extra={"examples": [{"percent": 42.0, "seconds_left": 3100}]}
     )
-    percent: float = Field(ge=0, le=100)
-    seconds_left: float = Field(ge=0, le=30 * 86400)
+    percent: StrictFloat = Field(ge=0, le=100)
+    seconds_left: StrictFloat = Field(ge=0, le=30 * 86400)
 
 
 class Complete(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
+        **STRICT,
         json_schema_extra={"examples": [{"actual_seconds": 5312.0, "grams_used": 61.8}]},
     )
-    actual_seconds: float = Field(gt=0, le=30 * 86400, description="measured print time")
-    grams_used: float = Field(ge=0, le=1_000_000)
+    actual_seconds: StrictFloat = Field(gt=0, le=30 * 86400, description="measured print time")
+    grams_used: StrictFloat = Field(ge=0, le=1_000_000)
 
 
 class Fail(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
+        **STRICT,
         json_schema_extra={"examples": [{"reason": "spaghetti detected at layer 41"}]},
     )
     reason: str = Field(min_length=1, max_length=500)

@@ -7,8 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from configurator.core.export import EXPORTERS
+from configurator.core.farm.capability import FarmProfile
 from configurator.services.catalogs import CatalogCache
-from configurator.services.design.runs import Run
+from configurator.services.design.runs import TERMINAL
 
 
 class ObjectiveInfo(BaseModel):
@@ -16,6 +17,16 @@ class ObjectiveInfo(BaseModel):
     label: str
     unit: str
     sense: Literal["min", "max"]
+
+
+class QueuePlace(BaseModel):
+    """Where a queued run waits: ``position`` 1 = next; the expected start is an estimate
+    from the mean recent run time and the free workers (s, POSIX s)."""
+
+    position: int = Field(ge=1, examples=[3])
+    ahead: int = Field(ge=0, examples=[2])
+    expected_wait_s: float = Field(ge=0, examples=[7.5])
+    expected_start: float = Field(examples=[1796000000.0])
 
 
 class RunPublic(BaseModel):
@@ -34,6 +45,7 @@ class RunPublic(BaseModel):
     pareto: bool
     objectives: list[ObjectiveInfo]
     progress: dict[str, Any] | None = Field(description="the last ProgressEvent")
+    queue: QueuePlace | None = Field(default=None, description="its place while queued")
     designs: list[dict[str, Any]] = Field(default_factory=list)
     infeasibility: dict[str, Any] | None = None
     stats: dict[str, Any] | None = None
@@ -74,41 +86,45 @@ def objective_info(catalog: Any, names: list[str] | None) -> list[ObjectiveInfo]
     return out
 
 
-def _farm(profile: Any) -> dict[str, Any] | None:
-    if profile is None:
+def _farm(context: dict[str, Any] | None) -> dict[str, Any] | None:
+    stored = (context or {}).get("farm")
+    if not stored:
         return None
+    profile = FarmProfile.model_validate(stored)
     return {"fingerprint": profile.fingerprint, **profile.model_dump(mode="json")}
 
 
-def run_public(run: Run, catalogs: CatalogCache) -> RunPublic:
-    """The public shape of a run (its designs once finished)."""
+def run_public(run: Any, catalogs: CatalogCache, place: dict[str, Any] | None = None) -> RunPublic:
+    """The public shape of a stored run (its designs once finished; ``place``: its queue
+    place while queued)."""
     catalog = catalogs.find(run.catalog_id)
-    request = run.request.model_dump(mode="json")
-    with run.lock:
-        result = run.result
-        out = RunPublic(
-            id=run.id,
-            catalog_id=run.catalog_id,
-            status=run.status,
-            finished=run.finished,
-            message=run.message,
-            created_at=run.created_at,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            request=request,
-            pareto=run.pareto,
-            objectives=objective_info(catalog, run.request.objectives) if catalog else [],
-            progress=run.progress,
-            farm=_farm(run.context.farm),
-            links={
-                "self": f"/api/v1/runs/{run.id}",
-                "events": f"/api/v1/runs/{run.id}/events",
-                "page": f"/products/{run.catalog_id}?run={run.id}",
-            },
-        )
+    objectives = (run.request or {}).get("objectives")
+    out = RunPublic(
+        id=run.id,
+        catalog_id=run.catalog_id,
+        status=run.status,
+        finished=run.status in TERMINAL,
+        message=run.message,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        request=run.request,
+        pareto=run.pareto,
+        objectives=objective_info(catalog, objectives) if catalog else [],
+        progress=run.progress,
+        queue=QueuePlace(**place) if place else None,
+        farm=_farm(run.context),
+        links={
+            "self": f"/api/v1/runs/{run.id}",
+            "events": f"/api/v1/runs/{run.id}/events",
+            "page": f"/products/{run.catalog_id}?run={run.id}",
+        },
+    )
+    result = run.result
     if result is not None:
-        out.designs = [design_json(r) for r in result.records]
-        if result.infeasibility is not None:
-            out.infeasibility = result.infeasibility.model_dump(mode="json")
-        out.stats = result.stats.model_dump(mode="json")
+        out.designs = [
+            {**r, "links": design_links(r["design_id"])} for r in result.get("records", [])
+        ]
+        out.infeasibility = result.get("infeasibility")
+        out.stats = result.get("stats")
     return out
