@@ -91,6 +91,10 @@ class NodeSnapshot:
     ``build_volume``: (x, y, z) mm. ``materials``: material name -> grams loaded.
     ``busy_s``: remaining seconds of the job it is printing now (0 when idle), already at
     its own speed. ``last_heartbeat``: POSIX seconds or None if it never reported.
+    ``setup_s``: plate change between two builds, s. ``auto_clear``: the node clears its
+    own plate (belt printer, auto-eject) instead of waiting for an operator in a staffed
+    hour. ``plate_wait_s``: seconds until its plate is clear when it is idle with a
+    finished build on it (0 when clear or printing).
     """
 
     id: str
@@ -102,6 +106,9 @@ class NodeSnapshot:
     busy_s: float = 0.0
     last_heartbeat: float | None = None
     name: str = ""
+    setup_s: float = 0.0
+    auto_clear: bool = True
+    plate_wait_s: float = 0.0
 
     @property
     def accepting(self) -> bool:
