@@ -223,14 +223,15 @@ class Calendar:
         """When a plate whose build ended at ``end`` is clear: ``end + setup`` where
         ``auto_clear``, else after ``setup`` s of staffed time (an operator's work)."""
         end = np.asarray(end, dtype=float)
-        setup = np.broadcast_to(np.asarray(setup, dtype=float), end.shape)
-        auto = np.broadcast_to(np.asarray(auto_clear, dtype=bool), end.shape)
+        shape = end.shape
+        end = end.reshape(-1)
+        setup = np.broadcast_to(np.asarray(setup, dtype=float), shape).reshape(-1)
+        auto = np.broadcast_to(np.asarray(auto_clear, dtype=bool), shape).reshape(-1)
         out = end + setup
-        if self.always or auto.all():
-            return out
-        manual = ~auto
-        out[manual] = self.add_staffed(end[manual], setup[manual])
-        return out
+        if not self.always and not auto.all():
+            manual = ~auto
+            out[manual] = self.add_staffed(end[manual], setup[manual])
+        return out.reshape(shape)
 
     def unstaffed_between(self, t0: float, t1: float) -> list[tuple[float, float]]:
         """The unstaffed stretches ``(start, end)`` (POSIX s) that begin in ``[t0, t1]``."""

@@ -399,12 +399,18 @@ class _Sim:
         moves = rebalance(
             self.state, unstarted, now=now, margin_s=self.cfg.rebalance_margin_s, targets=[target]
         )
+        # a plate may pull queued jobs from other nodes: with batching, apply every move
+        # before the target starts a plate (else a later move could re-queue a pulled job)
+        defer = self.model.plates.batching
         for mv in moves:
             k = self.jk[mv.job_id]
             self.queue[self.ni[mv.from_node]].discard(k)
             self.place(k, mv.to_node)
             self.n_moves += 1
-            self.kick(self.ni[mv.to_node], now)
+            if not defer:
+                self.kick(self.ni[mv.to_node], now)
+        if defer and moves:
+            self.kick(self.ni[target], now)
 
     def record(self, now: float) -> None:
         printing = sum(1 for k in self.current if k)
