@@ -100,11 +100,20 @@ class _Base:
 class NodeClient(_Base):
     """The calling node's side of the API (its key identifies it)."""
 
-    def heartbeat(self, state: str = "idle", materials: Mapping[str, float] | None = None) -> dict:
-        """-> ``{"node": {...}, "heartbeat_interval_s": s}``."""
+    def heartbeat(
+        self,
+        state: str = "idle",
+        materials: Mapping[str, float] | None = None,
+        *,
+        auto_clear: bool | None = None,
+    ) -> dict:
+        """-> ``{"node": {...}, "heartbeat_interval_s": s}``. ``auto_clear``: what the
+        agent was started with (``--auto-clear``; the server logs a mismatch)."""
         body: dict[str, Any] = {"state": state}
         if materials is not None:
             body["materials"] = dict(materials)
+        if auto_clear is not None:
+            body["auto_clear"] = bool(auto_clear)
         return self.request("POST", f"{API}/agent/heartbeat", json=body).json()
 
     def claim(self) -> dict | None:
@@ -140,6 +149,8 @@ class OperatorClient(_Base):
         build_volume: tuple[float, float, float],
         materials: Mapping[str, float],
         speed: float = 1.0,
+        auto_clear: bool = False,
+        setup_s: float | None = None,
     ) -> dict:
         """-> ``{"node": {...}, "node_key": key}``."""
         body = {
@@ -148,8 +159,15 @@ class OperatorClient(_Base):
             "build_volume": list(build_volume),
             "materials": dict(materials),
             "speed": speed,
+            "auto_clear": auto_clear,
         }
+        if setup_s is not None:
+            body["setup_s"] = setup_s
         return self.request("POST", f"{API}/nodes", json=body).json()
+
+    def plate_cleared(self, node_id: str) -> dict:
+        """The operator took the finished build off ``node_id``'s plate."""
+        return self.request("POST", f"{API}/nodes/{node_id}/plate-cleared").json()
 
     def submit_job(self, *, file_name: str, file_bytes: bytes, fields: Mapping[str, Any]) -> dict:
         """Multipart submit; ``fields``: design_id, material, bbox_x/y/z, est_seconds, grams,

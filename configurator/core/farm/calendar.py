@@ -95,7 +95,8 @@ def parse_windows(spec: str, *, field: str = "calendar") -> tuple[tuple[int, int
         words = segment.split()
         if len(words) != 2 or "-" not in words[1]:
             raise _problem(
-                field, f"segment {segment.strip()!r} is not 'DAYS HH:MM-HH:MM' (e.g. 'Mon-Fri 07:00-23:00')"
+                field,
+                f"segment {segment.strip()!r} is not 'DAYS HH:MM-HH:MM' (e.g. 'Mon-Fri 07:00-23:00')",
             )
         days = _parse_days(words[0], field)
         a, _, b = words[1].partition("-")
@@ -127,7 +128,9 @@ class Calendar:
         try:
             self.zone = ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
-            raise _problem("timezone", f"unknown time zone {tz!r} (e.g. UTC, Europe/Berlin)") from None
+            raise _problem(
+                "timezone", f"unknown time zone {tz!r} (e.g. UTC, Europe/Berlin)"
+            ) from None
         self.tz = tz
         self.always = not self.windows
         self._lo = self._hi = 0.0  # covered range [lo, hi) of the arrays below
@@ -209,7 +212,9 @@ class Calendar:
         k = np.searchsorted(self._start, t, side="right") - 1
         kk = np.maximum(k, 0)
         before = np.where(
-            k >= 0, self._cum[kk] + np.clip(t - self._start[kk], 0.0, self._end[kk] - self._start[kk]), 0.0
+            k >= 0,
+            self._cum[kk] + np.clip(t - self._start[kk], 0.0, self._end[kk] - self._start[kk]),
+            0.0,
         )
         target = before + d
         cum_end = self._cum + (self._end - self._start)

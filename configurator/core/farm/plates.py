@@ -31,7 +31,9 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import rpack
+import trimesh
 
 from configurator.core.farm.models import JobSnapshot, queue_key
 
@@ -156,3 +158,23 @@ def plan_plate(
         if until > now + 1e-9:
             hold = until
     return Plate(tuple(jobs), tuple(placed), work, hold)
+
+
+def nest_meshes(
+    meshes: Sequence[trimesh.Trimesh], placements: Sequence[tuple[float, float, bool]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """One plate of ``meshes`` (mm, print orientation) laid out by ``placements`` (from
+    :func:`pack_footprints` of their x/y extents): each mesh turned 90° about z when its
+    flag is set, its bounding box moved to the placement corner, standing on z = 0.
+    Returns (vertices (V, 3), faces (F, 3)) of the whole plate."""
+    verts, faces, offset = [], [], 0
+    for mesh, (x, y, turned) in zip(meshes, placements, strict=True):
+        v = np.asarray(mesh.vertices, dtype=np.float64)
+        if turned:  # a proper rotation (x, y) -> (-y, x): faces keep their winding
+            v = v[:, [1, 0, 2]] * np.array([-1.0, 1.0, 1.0])
+        v = v - v.min(axis=0) + np.array([x, y, 0.0])
+        f = np.asarray(mesh.faces, dtype=np.int64)
+        verts.append(v)
+        faces.append(f + offset)
+        offset += len(v)
+    return np.concatenate(verts), np.concatenate(faces)

@@ -137,7 +137,9 @@ def _unstaffed_bound(workload: Workload, model: FarmModel) -> tuple[float, str]:
         return 0.0, ""
     epoch = model.epoch()
     arrivals = np.array([j.arrival_s for j in workload.jobs])
-    stretches = calendar.unstaffed_between(epoch + arrivals.min() - 7 * 86400, epoch + arrivals.max())
+    stretches = calendar.unstaffed_between(
+        epoch + arrivals.min() - 7 * 86400, epoch + arrivals.max()
+    )
     best, name = 0.0, ""
     classes = sorted({(j.material, j.technology) for j in workload.jobs})
     for material, tech in classes:
@@ -161,7 +163,10 @@ def _unstaffed_bound(workload: Workload, model: FarmModel) -> tuple[float, str]:
                     continue
                 value = u1 - epoch + works[late - 1] / vmax
             if value > best:
-                best, name = value, f"unstaffed {material}/{tech} until t={(u1 - epoch) / 3600:.1f} h"
+                best, name = (
+                    value,
+                    f"unstaffed {material}/{tech} until t={(u1 - epoch) / 3600:.1f} h",
+                )
     return best, name
 
 
@@ -376,7 +381,9 @@ def summarize(
         batched_jobs=plant.batched_jobs,
         operator_actions=sum(plant.operator_actions.values()),
         shifts=plant.shifts,
-        actions_per_shift=sum(plant.operator_actions.values()) / plant.shifts if plant.shifts else 0.0,
+        actions_per_shift=sum(plant.operator_actions.values()) / plant.shifts
+        if plant.shifts
+        else 0.0,
         max_actions_per_shift=max(plant.operator_actions.values(), default=0),
         quote_keeping=(
             sum(1 for o in done if o.quote_s is not None and o.finish_s <= o.quote_s + 1e-6)

@@ -277,7 +277,9 @@ class _Sim:
         for i, plate in enumerate(self.current):
             if plate and self.online[i]:
                 left = max(self.print_end[i] - now, 0.0)
-                self.state.set_busy(self.nodes[i].node_id, left * self.plate_est[i] / self.plate_act[i])
+                self.state.set_busy(
+                    self.nodes[i].node_id, left * self.plate_est[i] / self.plate_act[i]
+                )
             elif self.clear_at[i] > now or self.state.wait[i] > 0:
                 self.state.set_plate_wait(self.nodes[i].node_id, self.clear_at[i] - now)
 
@@ -353,7 +355,9 @@ class _Sim:
         if len(ks) > 1:
             self.batched += len(ks)
         self.plate_est[i] = plate.est_seconds
-        self.plate_act[i] = float(sum(self.actual[k] for k in ks)) if len(ks) > 1 else self.actual[ks[0]]
+        self.plate_act[i] = (
+            float(sum(self.actual[k] for k in ks)) if len(ks) > 1 else self.actual[ks[0]]
+        )
         dur = self.plate_act[i] / self.speed[i]
         self.current[i] = ks
         self.print_start[i], self.print_end[i] = now, now + dur
@@ -479,11 +483,15 @@ class _Sim:
         if self.current[i]:  # the print stops now; the server learns at the timeout
             for k in self.current[i]:
                 self.intervals.append(
-                    Interval(self.nodes[i].node_id, self.print_start[i], now, "lost", self.base[k].id)
+                    Interval(
+                        self.nodes[i].node_id, self.print_start[i], now, "lost", self.base[k].id
+                    )
                 )
             if self.setup[i] > 0 or not self.calendar.always:
                 self.plate_change(i, now)  # the cut build must come off the plate
-        self.token[i] += 1  # cancels its finish (and a held plate); the server still believes it runs
+        self.token[i] += (
+            1  # cancels its finish (and a held plate); the server still believes it runs
+        )
         self.push(now + self.cfg.heartbeat_timeout_s + _WATCHDOG_LAG_S, _CHECK, i)
         self.push(self.repair_at[i], _REPAIR, i)
 

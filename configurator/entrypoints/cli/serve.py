@@ -94,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     threads = []
     if args.demo_nodes:
-        nodes = ensure_demo_nodes(app.state.container.farm, args.demo_nodes)
+        nodes = ensure_demo_nodes(
+            app.state.container.farm, args.demo_nodes, time_scale=1.0 / args.demo_speed
+        )
         host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
         url = f"http://{host}:{args.port}"
         for i, (name, key) in enumerate(nodes):

@@ -35,6 +35,7 @@ from configurator.core.farm.models import (
 from configurator.core.farm.router import FarmState, make_policy, rebalance, route, schedule
 from configurator.errors import AuthError, NotFoundError
 from configurator.services.farm.auth import hash_key
+from configurator.services.farm.plate_rules import node_setup, plate_wait
 from configurator.settings import Settings
 
 
@@ -77,6 +78,7 @@ class FarmBase:
         self._admin_hash = hash_key(admin_key) if admin_key else None
         self._node_keys: dict[str, str] = {}
         self._sql = statements_for(store.engine.dialect.name)
+        self.calendar = settings.calendar()
 
     @contextmanager
     def _tx(self, *, routing: bool = False) -> Iterator[Session]:
@@ -139,7 +141,18 @@ class FarmBase:
         for j in self.store.printing_jobs(s):
             if j.node_id in speed:
                 busy[j.node_id] = remaining_seconds(j, speed=speed[j.node_id], now=now)
-        state = FarmState([node_snapshot(n, busy_s=busy.get(n.id, 0.0)) for n in nodes], now=now)
+        snaps = [
+            node_snapshot(
+                n,
+                busy_s=busy.get(n.id, 0.0),
+                setup_s=node_setup(self.settings, n),
+                plate_wait_s=0.0
+                if n.id in busy
+                else plate_wait(self.settings, self.calendar, n, now),
+            )
+            for n in nodes
+        ]
+        state = FarmState(snaps, now=now, calendar=self.calendar)
         for node_id, (totals, count) in self.store.node_totals(s).items():
             state.add_totals(
                 node_id, seconds=totals.queued_seconds, reserved=totals.reserved, count=count
@@ -297,7 +310,11 @@ class FarmBase:
         jobs = self.store.open_jobs(s, node_id=node.id)
         printing = next((j for j in jobs if j.state == JobState.PRINTING), None)
         busy = remaining_seconds(printing, speed=node.speed, now=now) if printing else 0.0
-        return schedule(node_snapshot(node, busy_s=busy), [job_snapshot(j) for j in jobs], now=now)
+        wait = 0.0 if printing else plate_wait(self.settings, self.calendar, node, now)
+        snap = node_snapshot(
+            node, busy_s=busy, setup_s=node_setup(self.settings, node), plate_wait_s=wait
+        )
+        return schedule(snap, [job_snapshot(j) for j in jobs], now=now)
 
     def _printing_job(self, s: Session, node_id: str) -> JobRow | None:
         return self.store.printing_job_of(s, node_id)

@@ -15,7 +15,7 @@ DEMO_KEYS_FILE = "demo-nodes.json"
 
 
 def ensure_demo_nodes(
-    farm: Any, count: int, *, jobs_per_node: int = 2, seed: int = 0
+    farm: Any, count: int, *, jobs_per_node: int = 2, seed: int = 0, time_scale: float = 1.0
 ) -> list[tuple[str, str]]:
     """Make sure ``count`` demo nodes exist (heterogeneous, see
     :mod:`configurator.core.farm.demo`) and return their (name, key).
@@ -23,6 +23,9 @@ def ensure_demo_nodes(
     Keys are kept in ``data_dir/demo-nodes.json`` (mode 0600) so a restart reuses the
     same nodes; a demo node whose key was lost is removed and registered again. When the
     farm has no jobs yet, ``jobs_per_node × count`` demo box jobs are submitted.
+
+    Demo nodes are simulated, so their plates clear themselves (``auto_clear``) after
+    the technology's plate change times ``time_scale`` (the agents' 1 / ``--demo-speed``).
     """
     path = Path(farm.settings.data_dir) / DEMO_KEYS_FILE
     keys: dict[str, str] = {}
@@ -48,6 +51,8 @@ def ensure_demo_nodes(
             build_volume=spec.build_volume,
             materials=spec.materials,
             speed=spec.speed,
+            auto_clear=True,
+            setup_s=farm.settings.setup_for(spec.technology) * time_scale,
         )
         keys[name] = key
         out.append((name, key))

@@ -25,8 +25,12 @@ class NodesMixin(FarmBase):
         build_volume: tuple[float, float, float],
         materials: Mapping[str, float],
         speed: float = 1.0,
+        auto_clear: bool = False,
+        setup_s: float | None = None,
     ) -> tuple[NodeRow, str]:
-        """Add a node; returns (node, node key). The key is shown once: only its hash is kept."""
+        """Add a node; returns (node, node key). The key is shown once: only its hash is kept.
+        ``auto_clear``: it clears its own plate after ``setup_s`` (default: the technology's
+        setting); otherwise an operator clears it after every build (plate-cleared)."""
         key = new_key("cfn")
         now = self.clock()
         with self._tx(routing=True) as s:
@@ -44,6 +48,9 @@ class NodesMixin(FarmBase):
                 materials={k: float(v) for k, v in materials.items()},
                 state=NodeState.IDLE,
                 key_hash=hash_key(key),
+                auto_clear=bool(auto_clear),
+                setup_s=setup_s,
+                plate_clear_at=now,
                 last_heartbeat=now,
                 created_at=now,
                 updated_at=now,
@@ -70,6 +77,8 @@ class NodesMixin(FarmBase):
         materials: Mapping[str, float] | None = None,
         speed: float | None = None,
         state: NodeState | str | None = None,
+        auto_clear: bool | None = None,
+        setup_s: float | None = None,
     ) -> NodeRow:
         """Change a node; ``state`` may be idle (back in service), maintenance or draining."""
         now = self.clock()
@@ -83,6 +92,10 @@ class NodesMixin(FarmBase):
                 node.materials = {k: float(v) for k, v in materials.items()}
             if speed is not None:
                 node.speed = speed
+            if auto_clear is not None:
+                node.auto_clear = bool(auto_clear)
+            if setup_s is not None:
+                node.setup_s = setup_s
             if state is not None:
                 state = NodeState(state)
                 if state not in (NodeState.IDLE, NodeState.MAINTENANCE, NodeState.DRAINING):

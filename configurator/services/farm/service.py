@@ -19,11 +19,12 @@ from configurator.services.farm.base import JobPlace
 from configurator.services.farm.jobs import JobsMixin
 from configurator.services.farm.monitor import MonitorMixin
 from configurator.services.farm.nodes import NodesMixin
+from configurator.services.farm.plates import PlatesMixin
 
 __all__ = ["FarmService", "JobPlace"]
 
 
-class FarmService(KeysMixin, NodesMixin, JobsMixin, AgentsMixin, MonitorMixin):
+class FarmService(KeysMixin, NodesMixin, JobsMixin, AgentsMixin, MonitorMixin, PlatesMixin):
     """The print farm's use cases. Thread-safe (each call opens its own transaction).
 
     ``FarmService(store, settings, *, admin_key=None, clock=time.time,

@@ -99,7 +99,15 @@ TODAY = {
     "least-loaded": [528740.949, 14716.181, 40246.757, 4, 107, 314, 76],
     "first-idle": [529743.091, 15831.126, 44396.352, 2, 113, 491, 76],
 }
-KEYS = ("makespan_s", "mean_flow_s", "p95_flow_s", "deadline_misses", "reroutes", "rebalance_moves", "failures")
+KEYS = (
+    "makespan_s",
+    "mean_flow_s",
+    "p95_flow_s",
+    "deadline_misses",
+    "reroutes",
+    "rebalance_moves",
+    "failures",
+)
 
 
 @pytest.mark.parametrize("policy", sorted(TODAY))
@@ -130,7 +138,11 @@ def _check(wl: Workload, res) -> None:
         assert len({(j.material, j.priority) for j in jobs}) == 1
     for node in wl.nodes:  # distinct builds and plate changes never overlap on a node
         spans = sorted(
-            {(iv.start_s, iv.end_s) for iv in res.intervals if iv.node_id == node.node_id and iv.kind in ("print", "setup")}
+            {
+                (iv.start_s, iv.end_s)
+                for iv in res.intervals
+                if iv.node_id == node.node_id and iv.kind in ("print", "setup")
+            }
         )
         for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
             assert start >= end - 1e-6
@@ -148,7 +160,9 @@ def _check(wl: Workload, res) -> None:
     batching=st.booleans(),
     calendar=st.sampled_from(["always", "Mon-Fri 07:00-23:00", "daily 22:00-06:00"]),
 )
-def test_conservation_and_bound_with_plates(nodes, jobs, seed, failures, policy, batching, calendar):
+def test_conservation_and_bound_with_plates(
+    nodes, jobs, seed, failures, policy, batching, calendar
+):
     wl = make_workload(n_nodes=nodes, n_jobs=jobs, seed=seed, failure_rate=failures)
     model = FarmModel.standard(calendar=calendar, batching=batching)
     res = simulate(wl, policy=policy, config=SimConfig(model=model, max_attempts=2))
@@ -158,5 +172,8 @@ def test_conservation_and_bound_with_plates(nodes, jobs, seed, failures, policy,
 def test_same_seed_same_run_with_plates():
     wl = make_workload(n_nodes=6, n_jobs=150, seed=5, failure_rate=0.05)
     cfg = SimConfig(model=FarmModel.standard())
-    a, b = simulate(wl, policy="least-loaded", config=cfg), simulate(wl, policy="least-loaded", config=cfg)
+    a, b = (
+        simulate(wl, policy="least-loaded", config=cfg),
+        simulate(wl, policy="least-loaded", config=cfg),
+    )
     assert a.report.as_dict() == b.report.as_dict() and a.intervals == b.intervals

@@ -13,6 +13,8 @@ NODE = {
     "technology": "FDM",
     "build_volume": [200, 200, 200],
     "materials": {"PLA": 1000},
+    "auto_clear": True,
+    "setup_s": 0,
 }
 JOB_FIELDS = {
     "design_id": "d1",
