@@ -116,12 +116,11 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def run_simulate(args: argparse.Namespace) -> int:
     from configurator.adapters.workload_data import load_job_sizes
+    from configurator.core.farm.calendar import parse_windows
+    from configurator.engines.simulation.farm_model import FarmModel
     from configurator.engines.simulation.simulate import SimConfig, simulate
     from configurator.engines.simulation.workload import make_workload
     from configurator.settings import Settings
-
-    from configurator.core.farm.calendar import parse_windows
-    from configurator.engines.simulation.farm_model import FarmModel
 
     settings = Settings()
     calendar = settings.farm_calendar if args.calendar is None else args.calendar
