@@ -51,7 +51,8 @@ def db_url(request, tmp_path):
     with eng.begin() as c:
         c.execute(
             text(
-                "DROP TABLE IF EXISTS farm_events, farm_jobs, farm_nodes, farm_alembic_version CASCADE"
+                "DROP TABLE IF EXISTS farm_batches, farm_events, farm_jobs, farm_nodes, "
+                "farm_alembic_version CASCADE"
             )
         )
     eng.dispose()

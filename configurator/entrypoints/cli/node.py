@@ -37,6 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     r.add_argument("--seed", type=int, default=0)
     r.add_argument(
+        "--auto-clear",
+        action="store_true",
+        default=None,
+        help="the printer clears its own plate (belt, auto-eject); sent with heartbeats, "
+        "the operator's registration decides (a mismatch is logged)",
+    )
+    r.add_argument(
         "--poll", type=float, default=1.0, metavar="S", help="seconds between claims when idle"
     )
     r.add_argument("--max-jobs", type=int, default=None, metavar="N", help="stop after N jobs")
@@ -81,7 +88,14 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     with NodeClient(args.server, args.node_key, retry_for_s=args.retry_for, stop=stop) as client:
         client.heartbeat("idle")  # fail fast on a wrong key or URL (AuthError -> exit 2)
-        stats = run_agent(client, printer, stop=stop, poll_s=args.poll, max_jobs=args.max_jobs)
+        stats = run_agent(
+            client,
+            printer,
+            stop=stop,
+            poll_s=args.poll,
+            max_jobs=args.max_jobs,
+            auto_clear=args.auto_clear,
+        )
     print(
         f"node: claimed {stats.claimed}, completed {stats.completed}, failed {stats.failed}, "
         f"abandoned {stats.abandoned}",

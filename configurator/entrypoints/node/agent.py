@@ -15,6 +15,11 @@
 5. ``complete`` with the printer's actual seconds and grams, or ``fail`` with the
    printer's reason.
 
+A claim may be a plate of several jobs (``batch`` in the reply, docs/farm.md "Plate
+batching"): the agent prints the batch's one file as one print and reports each job on
+its own — progress and completion (the plate's seconds and grams shared out by each job's
+estimate and grams), or the failure of every job on the plate.
+
 A report refused with 403/409 (job cancelled by an operator or taken away after a
 timeout) cancels the print on the printer and abandons the job; connection trouble is
 retried by the client, and a loop iteration that still fails waits and starts again, so
@@ -57,9 +62,12 @@ def run_agent(
     poll_s: float = 1.0,
     max_jobs: int | None = None,
     stats: AgentStats | None = None,
+    auto_clear: bool | None = None,
 ) -> AgentStats:
-    """Run until ``stop`` is set (or ``max_jobs`` jobs were finished either way)."""
+    """Run until ``stop`` is set (or ``max_jobs`` builds were finished either way).
+    ``auto_clear``: what the printer was set up as (sent with every heartbeat)."""
     agent = _Agent(client, printer, stop or threading.Event(), stats or AgentStats())
+    agent.auto_clear = auto_clear
     return agent.run(poll_s=poll_s, max_jobs=max_jobs)
 
 
@@ -82,10 +90,16 @@ class _Agent:
         self.interval = 10.0
         self.last_hb = 0.0
         self.current: PrintJob | None = None
+        self.auto_clear: bool | None = None
+        self.members: list[dict] = []  # the jobs of the build printing now
 
     def beat(self) -> None:
         info = self.printer.printer()
-        reply = self.client.heartbeat("offline" if info.state == "offline" else "idle")
+        state = "offline" if info.state == "offline" else "idle"
+        if self.auto_clear is None:
+            reply = self.client.heartbeat(state)
+        else:
+            reply = self.client.heartbeat(state, auto_clear=self.auto_clear)
         self.node = reply["node"]
         self.interval = float(reply["heartbeat_interval_s"])
         self.last_hb = time.monotonic()
@@ -124,27 +138,30 @@ class _Agent:
         return stats
 
     def print_one(self, claimed: dict) -> None:
-        """Print one claimed job to its end (or until stopped)."""
-        client, printer, stats = self.client, self.printer, self.stats
-        job = claimed["job"]
-        data = client.download(claimed["file_url"])
-        if len(data) != job["file_size"]:
-            client.fail(
-                job["id"], reason=f"downloaded {len(data)} bytes, expected {job['file_size']}"
-            )
-            stats.failed += 1
+        """Print one claimed build (a job, or a plate of several) to its end."""
+        client, printer = self.client, self.printer
+        job, batch = claimed["job"], claimed.get("batch")
+        members = batch["jobs"] if batch else [job]
+        url, size = (
+            (batch["file_url"], batch["file_size"])
+            if batch
+            else (claimed["file_url"], job["file_size"])
+        )
+        data = client.download(url)
+        if len(data) != size:
+            self.fail_all(members, f"downloaded {len(data)} bytes, expected {size}")
             return
         task = PrintJob(
             job_id=int(job["id"]),
             attempt=int(job.get("attempts", 0)) + 1,
             material=str(job["material"]),
             technology=str(job["technology"]),
-            est_seconds=float(job["est_seconds"]),
-            grams=float(job["grams"]),
-            file_name=str(job.get("file_name") or f"job-{job['id']}.stl"),
+            est_seconds=float(batch["est_seconds"] if batch else job["est_seconds"]),
+            grams=float(batch["grams"] if batch else job["grams"]),
+            file_name=f"plate-{batch['id']}.stl" if batch else str(job.get("file_name") or f"job-{job['id']}.stl"),
             data=data,
             node_speed=float(self.node.get("speed", 1.0)),
-        )
+        )  # fmt: skip
         try:
             if not printer.resume_job(task):
                 if self.current is not None:
@@ -154,11 +171,17 @@ class _Agent:
                 printer.start(task)
         except ConnectorError as exc:
             self.current = None
-            client.fail(task.job_id, reason=str(exc))
-            stats.failed += 1
+            self.fail_all(members, str(exc))
             return
         self.current = task
+        self.members = members
         self.follow(task)
+
+    def fail_all(self, members: list[dict], reason: str) -> None:
+        """A build failed: every job on it fails (each is rerouted on its own)."""
+        for m in members:
+            self.client.fail(int(m["id"]), reason=reason)
+        self.stats.failed += 1
 
     def follow(self, task: PrintJob) -> None:
         """Poll the printer and report until the job ends (or the agent stops)."""
@@ -166,28 +189,34 @@ class _Agent:
         first = True
         while not stop.is_set():
             status = printer.poll()
+            members = self.members or [{"id": task.job_id, "est_seconds": 1.0, "grams": 1.0}]
             if status.phase == "done":
-                client.complete(
-                    task.job_id,
-                    actual_seconds=float(status.actual_seconds or 0.0),
-                    grams_used=float(status.grams_used or 0.0),
-                )
+                est = sum(float(m["est_seconds"]) for m in members) or 1.0
+                grams = sum(float(m["grams"]) for m in members) or 1.0
+                for m in members:  # the plate's time and material, shared out per job
+                    share_t = float(m["est_seconds"]) / est
+                    share_g = 1.0 if len(members) == 1 else float(m["grams"]) / grams
+                    client.complete(
+                        int(m["id"]),
+                        actual_seconds=max(float(status.actual_seconds or 0.0) * share_t, 1e-3),
+                        grams_used=float(status.grams_used or 0.0) * share_g,
+                    )
+                    stats.completed_ids.append(int(m["id"]))
                 self.current = None
                 stats.completed += 1
-                stats.completed_ids.append(task.job_id)
                 return
             if status.phase in ("failed", "idle"):
-                client.fail(task.job_id, reason=status.reason or "the printer stopped the job")
                 self.current = None
-                stats.failed += 1
+                self.fail_all(members, status.reason or "the printer stopped the job")
                 return
             if not first:
                 try:
-                    client.progress(
-                        task.job_id,
-                        percent=float(status.percent or 0.0),
-                        seconds_left=float(status.seconds_left or 0.0),
-                    )
+                    for m in members:
+                        client.progress(
+                            int(m["id"]),
+                            percent=float(status.percent or 0.0),
+                            seconds_left=float(status.seconds_left or 0.0),
+                        )
                 except (ForbiddenError, ConflictError):
                     printer.cancel()  # cancelled by an operator or taken away: stop printing
                     raise
