@@ -26,9 +26,10 @@ from configurator.adapters import storage
 from configurator.adapters.db.snapshots import job_snapshot
 from configurator.adapters.db.tables import BatchRow, JobRow, NodeRow
 from configurator.core.export.stl import stl_bytes
+from configurator.core.export.threemf_read import read_threemf
 from configurator.core.farm.models import ACCEPTING_STATES, JobState, NodeState, queue_key
 from configurator.core.farm.plates import Plate, PlateRules, nest_meshes, plan_plate
-from configurator.errors import FarmError, ForbiddenError, NotFoundError
+from configurator.errors import ExportError, FarmError, ForbiddenError, NotFoundError
 from configurator.services.farm.base import FarmBase
 from configurator.services.farm.plate_rules import plate_clear
 
@@ -126,9 +127,12 @@ class BatchesMixin(FarmBase):
         for job in jobs:
             try:
                 data = storage.read_bytes(job.file_path)
-                ext = Path(job.file_name).suffix.lower().lstrip(".") or "stl"
-                meshes.append(trimesh.load(io.BytesIO(data), file_type=ext, force="mesh"))
-            except (OSError, ValueError) as exc:
+                if Path(job.file_name).suffix.lower() == ".3mf":
+                    v, f = read_threemf(data)
+                    meshes.append(trimesh.Trimesh(v, f, process=False))
+                else:
+                    meshes.append(trimesh.load(io.BytesIO(data), file_type="stl", force="mesh"))
+            except (OSError, ValueError, ExportError) as exc:
                 raise FarmError(f"cannot read the file of job {job.id}: {exc}") from exc
         verts, faces = nest_meshes(meshes, plate.placements)
         bid = "b" + uuid.uuid4().hex[:12]

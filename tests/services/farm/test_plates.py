@@ -79,9 +79,7 @@ def test_heartbeat_auto_clear_mismatch_is_recorded_once(make_farm):
 
 
 def _batching(make_farm, clock, **kw):
-    return make_farm(
-        clock=clock, batching=True, batch_wait_s=600.0, batch_plate_s=3600.0, **kw
-    )
+    return make_farm(clock=clock, batching=True, batch_wait_s=600.0, batch_plate_s=3600.0, **kw)
 
 
 def test_two_orders_within_the_window_print_as_one_plate(make_farm):
