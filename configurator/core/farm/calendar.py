@@ -208,18 +208,19 @@ class Calendar:
         d = np.broadcast_to(np.asarray(d, dtype=float), t.shape)
         if self.always or t.size == 0:
             return t + d
-        self._cover(t, extra=float(d.max()) * 7 if d.size else 0.0)
-        k = np.searchsorted(self._start, t, side="right") - 1
-        kk = np.maximum(k, 0)
-        before = np.where(
-            k >= 0,
-            self._cum[kk] + np.clip(t - self._start[kk], 0.0, self._end[kk] - self._start[kk]),
-            0.0,
-        )
-        target = before + d
-        cum_end = self._cum + (self._end - self._start)
+        self._cover(t, extra=float(d.max()) if d.size else 0.0)
+        while True:
+            k = np.searchsorted(self._start, t, side="right") - 1
+            kk = np.maximum(k, 0)
+            inside = np.clip(t - self._start[kk], 0.0, self._end[kk] - self._start[kk])
+            before = np.where(k >= 0, self._cum[kk] + inside, 0.0)
+            target = before + d
+            cum_end = self._cum + (self._end - self._start)
+            if not len(cum_end) or target.max() <= cum_end[-1]:
+                break
+            self._build(self._lo, self._hi + 4 * (self._hi - self._lo))  # sparse staffing
         m = np.searchsorted(cum_end, target, side="left")
-        done = self._start[m] + (target - self._cum[m])
+        done = np.maximum(self._start[m] + (target - self._cum[m]), self.next_staffed(t))
         return np.where(d > 0, done, self.next_staffed(t))
 
     def clear_done(
