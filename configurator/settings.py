@@ -58,7 +58,10 @@ class Settings(BaseSettings):
         default=3600.0, ge=0, le=7 * 86400, description="a plate grows to this print time by day"
     )
     quote_margin: float = Field(
-        default=0.0, ge=0, le=10, description="quoted ready-by = finish + margin x lead time"
+        default=2.0,
+        ge=0,
+        le=10,
+        description="quoted ready-by = now + (router finish - now) x (1 + margin) (docs/simulate.md)",
     )
 
     # optimization runs served over HTTP

@@ -20,6 +20,7 @@ BENCH_MODULES = (
     "configurator.entrypoints.bench.api",
     "configurator.entrypoints.bench.estimate",
     "configurator.entrypoints.bench.simulate",
+    "configurator.entrypoints.bench.plates",
     "configurator.entrypoints.bench.startup",
 )
 
