@@ -119,7 +119,13 @@ class AgentsMixin(BatchesMixin):
                 head = s.execute(self._sql.head, {"nid": node_id}).first()
                 if head is not None and head.state == JobState.PRINTING:
                     return head, False
-                if node.state not in ACCEPTING_STATES or not plate_clear(node, now):
+                if node.state not in ACCEPTING_STATES:
+                    return None, False
+                if not plate_clear(node, now):  # the finished build waits for its clearing
+                    if node.state == NodeState.PRINTING:
+                        s.execute(
+                            self._sql.node_state, {"nid": node_id, "t_state": NodeState.IDLE.value}
+                        )
                     return None, False
                 if head is None:
                     if node.state != NodeState.IDLE:
