@@ -43,7 +43,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from configurator.core.farm import recovery
-from configurator.core.farm.calendar import Calendar
 from configurator.core.farm.models import JobSnapshot, JobState, NodeSnapshot, Technology, queue_key
 from configurator.core.farm.plates import Plate, plan_plate
 from configurator.core.farm.router import (
@@ -59,13 +58,30 @@ from configurator.engines.simulation.farm_model import FarmModel
 from configurator.engines.simulation.report import (
     Interval,
     JobOutcome,
-    LowerBound,
     PlantCounts,
     SimReport,
-    lower_bound,
     summarize,
 )
-from configurator.engines.simulation.workload import JobSpec, NodeSpec, Workload, policy_seed
+from configurator.engines.simulation.views import (
+    capability_matrix,
+    check_printable,
+    count_shifts,
+    job_snapshot,
+    node_snapshot,
+    workload_lower_bound,
+)
+from configurator.engines.simulation.workload import Workload, policy_seed
+
+__all__ = [
+    "POLICY_NAMES",
+    "SimConfig",
+    "SimResult",
+    "TimelinePoint",
+    "capability_matrix",
+    "check_printable",
+    "simulate",
+    "workload_lower_bound",
+]
 from configurator.errors import FarmError
 
 #: the routing policies the simulator can run: the router's registry
@@ -111,76 +127,6 @@ class SimResult:
     intervals: tuple[Interval, ...]
     timeline: tuple[TimelinePoint, ...]
     workload: Workload
-
-
-def node_snapshot(node: NodeSpec) -> NodeSnapshot:
-    """The router's view of a simulated node at full spools."""
-    return NodeSnapshot(
-        id=node.node_id,
-        technology=Technology(node.technology),
-        build_volume=node.bed_mm,
-        materials=dict.fromkeys(node.materials, node.spool_g),
-        speed=node.speed,
-        name=node.model,
-    )
-
-
-def job_snapshot(job: JobSpec, seq: int) -> JobSnapshot:
-    """The router's view of a simulated job (deadline as simulated seconds)."""
-    return JobSnapshot(
-        id=job.job_id,
-        technology=Technology(job.technology),
-        material=job.material,
-        bbox=job.bbox_mm,
-        est_seconds=job.work_s,
-        grams=job.grams,
-        priority=job.priority,
-        deadline=job.deadline_s,
-        seq=seq,
-    )
-
-
-def capability_matrix(workload: Workload) -> np.ndarray:
-    """``(jobs, nodes)`` bool: the router's capability check (:meth:`FarmState.capable`) at
-    full spools, jobs and nodes in ``workload`` order."""
-    state = FarmState([node_snapshot(n) for n in workload.nodes])
-    cols = [state.index[n.node_id] for n in workload.nodes]
-    rows = [state.capable(job_snapshot(job, seq))[cols] for seq, job in enumerate(workload.jobs)]
-    return np.array(rows, dtype=bool).reshape(len(workload.jobs), len(workload.nodes))
-
-
-def check_printable(workload: Workload, cap: np.ndarray | None = None) -> np.ndarray:
-    """The capability matrix, after checking every job has a capable node (FarmError naming
-    the first that has none: it could never be printed)."""
-    cap = capability_matrix(workload) if cap is None else cap
-    orphans = np.flatnonzero(~cap.any(axis=1))
-    if orphans.size:
-        job = workload.jobs[int(orphans[0])]
-        raise FarmError(f"job {job.job_id} ({job.material}, {job.bbox_mm} mm) fits no node")
-    return cap
-
-
-def workload_lower_bound(
-    workload: Workload, cap: np.ndarray | None = None, model: FarmModel | None = None
-) -> LowerBound:
-    """:func:`sim_report.lower_bound` with the router's own capability check (``cap``: the
-    :func:`capability_matrix`, computed when not given), extended by ``model``'s plate
-    changes and staffed hours when given."""
-    cap = capability_matrix(workload) if cap is None else cap
-    jk = {job.job_id: k for k, job in enumerate(workload.jobs)}
-    ni = {node.node_id: i for i, node in enumerate(workload.nodes)}
-    return lower_bound(
-        workload, lambda node, job: bool(cap[jk[job.job_id], ni[node.node_id]]), model=model
-    )
-
-
-def count_shifts(calendar: Calendar, epoch: float, end_s: float) -> int:
-    """Staffed windows (days when always staffed) overlapping simulated ``[0, end_s]``."""
-    if end_s <= 0:
-        return 0
-    if calendar.always:
-        return int(end_s // 86400.0) + 1
-    return calendar.windows_between(epoch, epoch + end_s)
 
 
 class _Sim:
