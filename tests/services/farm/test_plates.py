@@ -7,10 +7,12 @@ import io
 
 import pytest
 import trimesh
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from configurator.adapters.db.tables import EventRow
 from configurator.core.farm.models import JobState
+from configurator.settings import Settings
 from tests.support.farm import Clock, add_node, submit
 
 
@@ -148,3 +150,19 @@ def test_a_failed_plate_fails_each_job_on_its_own(make_farm):
         assert (got.state, got.attempts, got.node_id) == (JobState.ASSIGNED, 1, a.id)
     assert len(events(farm, "rerouted")) == 3
     assert b.id  # b stays idle: it has no PLA
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("farm_calendar", "Mon-Fry 07:00-23:00"),
+        ("farm_calendar", "Mon 07:00-25:00"),
+        ("setup_s", {"FDM": -5}),
+        ("batch_wait_s", -1),
+        ("quote_margin", 50),
+    ],
+)
+def test_bad_plate_settings_name_the_field(field, value):
+    with pytest.raises(ValidationError) as exc:
+        Settings(**{field: value})
+    assert field in str(exc.value)
