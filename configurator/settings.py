@@ -12,7 +12,9 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from configurator.core.farm.calendar import Calendar, parse_windows
 from configurator.core.farm.router import POLICIES
+from configurator.errors import RequirementsError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,6 +50,27 @@ class Settings(BaseSettings):
         le=300,
         description="how long the farm's capability view (what it can make, its loads) is "
         "cached, s; a change made through this process drops it at once",
+    )
+
+    # plate changes, staffed hours, batching (docs/farm.md "Plates and shifts")
+    setup_s: dict[str, float] = Field(
+        default_factory=lambda: {"FDM": 300.0, "SLA": 900.0, "SLS": 1800.0, "SLM": 14400.0},
+        description="plate change between two builds per technology, s (docs/simulate.md sources)",
+    )
+    farm_calendar: str = Field(
+        default="Mon-Fri 07:00-23:00", description="staffed hours ('always' = around the clock)"
+    )
+    farm_timezone: str = Field(default="UTC", description="time zone of farm_calendar")
+    batching: bool = Field(default=True, description="nest queued jobs onto shared plates")
+    batch_wait_s: float = Field(default=900.0, ge=0, le=86400, description="bounded wait for parts")
+    batch_plate_s: float = Field(
+        default=3600.0, ge=0, le=7 * 86400, description="a plate grows to this print time by day"
+    )
+    quote_margin: float = Field(
+        default=2.0,
+        ge=0,
+        le=10,
+        description="quoted ready-by = now + (router finish - now) x (1 + margin) (docs/simulate.md)",
     )
 
     # optimization runs served over HTTP (docs/web.md "Runs")
@@ -121,6 +144,31 @@ class Settings(BaseSettings):
         if v not in POLICIES:
             raise ValueError(f"unknown routing policy {v!r}; one of {', '.join(POLICIES)}")
         return v
+
+    @field_validator("farm_calendar")
+    @classmethod
+    def _calendar(cls, v: str) -> str:
+        try:
+            parse_windows(v)
+        except RequirementsError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("setup_s")
+    @classmethod
+    def _setups(cls, v: dict[str, float]) -> dict[str, float]:
+        for tech, secs in v.items():
+            if not 0 <= float(secs) <= 7 * 86400:
+                raise ValueError(f"setup of {tech} must be in [0, 604800] s")
+        return v
+
+    def calendar(self) -> Calendar:
+        """The farm's staffed hours (:class:`~configurator.core.farm.calendar.Calendar`)."""
+        return Calendar(self.farm_calendar, self.farm_timezone)
+
+    def setup_for(self, technology: str) -> float:
+        """Default plate change of a node of ``technology``, s."""
+        return float(self.setup_s.get(str(technology), 0.0))
 
     @property
     def resolved_database_url(self) -> str:

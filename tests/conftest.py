@@ -50,8 +50,8 @@ def db_url(request, tmp_path):
     with eng.begin() as c:
         c.execute(
             text(
-                "DROP TABLE IF EXISTS farm_events, farm_jobs, farm_nodes, runs, run_events, "
-                "run_servers, farm_alembic_version CASCADE"
+                "DROP TABLE IF EXISTS farm_batches, farm_events, farm_jobs, farm_nodes, runs, "
+                "run_events, run_servers, farm_alembic_version CASCADE"
             )
         )
     eng.dispose()
@@ -84,3 +84,10 @@ def solids_data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = synthetic_seconds(X, np.random.default_rng(4))
     groups = np.arange(len(X)) // 2  # pairs share a "design"
     return X, y, groups
+
+
+# The suite's farms print one job per build and start it at once, as they did before plate
+# batching (Settings.batching and batch_wait_s are production defaults): tests of batching
+# turn it on with their own settings.
+os.environ.setdefault("CONFIGURATOR_BATCHING", "false")
+os.environ.setdefault("CONFIGURATOR_BATCH_WAIT_S", "0")

@@ -211,6 +211,8 @@ class OperatorClient(_Base):
         materials: Mapping[str, float],
         speed: float = 1.0,
         time_scale: float = 1.0,
+        auto_clear: bool = False,
+        setup_s: float | None = None,
     ) -> dict:
         """-> ``{"node": {...}, "node_key": key}``."""
         body = {
@@ -220,8 +222,15 @@ class OperatorClient(_Base):
             "materials": dict(materials),
             "speed": speed,
             "time_scale": time_scale,
+            "auto_clear": auto_clear,
         }
+        if setup_s is not None:
+            body["setup_s"] = setup_s
         return self.request("POST", f"{API}/nodes", json=body).json()
+
+    def plate_cleared(self, node_id: str) -> dict:
+        """The operator took the finished build off ``node_id``'s plate."""
+        return self.request("POST", f"{API}/nodes/{node_id}/plate-cleared").json()
 
     def submit_job(self, *, file_name: str, file_bytes: bytes, fields: Mapping[str, Any]) -> dict:
         """Multipart submit; ``fields``: design_id, material, bbox_x/y/z, est_seconds, grams,

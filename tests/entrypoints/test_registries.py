@@ -141,7 +141,8 @@ def test_every_routing_policy_from_cli_and_the_server(policy, tmp_path):
     settings = Settings(data_dir=tmp_path, admin_key=ADMIN, routing_policy=policy)
     with Server(settings) as api:
         auth = {"Authorization": f"Bearer {ADMIN}"}
-        node = {"technology": "FDM", "build_volume": [200, 200, 200], "materials": {"PLA": 1e4}}
+        node = {"technology": "FDM", "build_volume": [200, 200, 200], "materials": {"PLA": 1e4},
+                "auto_clear": True, "setup_s": 0}  # fmt: skip
         for name in ("a", "b"):
             r = api.post("/api/v1/farm/nodes", json={"name": name, **node}, headers=auth)
             assert r.status_code == 201, r.text

@@ -43,6 +43,8 @@ def add_node(farm: FarmService, name: str, **kw):
         build_volume=(200, 200, 200),
         materials={"PLA": 5000.0},
         speed=1.0,
+        auto_clear=True,  # clears itself at once: the farm as it ran before plate changes
+        setup_s=0.0,
     )
     args.update(kw)
     return farm.register_node(**args)

@@ -38,7 +38,11 @@ def remaining_seconds(job: JobRow, *, speed: float, now: float) -> float:
     return max(job.est_seconds / speed - (now - started), 0.0)
 
 
-def node_snapshot(row: NodeRow, *, busy_s: float = 0.0) -> NodeSnapshot:
+def node_snapshot(
+    row: NodeRow, *, busy_s: float = 0.0, setup_s: float | None = None, plate_wait_s: float = 0.0
+) -> NodeSnapshot:
+    """``setup_s``: the node's plate change (its own, else the technology default the
+    caller passes); ``plate_wait_s``: seconds until its plate is clear."""
     return NodeSnapshot(
         id=row.id,
         technology=Technology(row.technology),
@@ -50,4 +54,7 @@ def node_snapshot(row: NodeRow, *, busy_s: float = 0.0) -> NodeSnapshot:
         last_heartbeat=row.last_heartbeat,
         name=row.name,
         time_scale=float(row.time_scale or 1.0),
+        setup_s=float(setup_s if setup_s is not None else (row.setup_s or 0.0)),
+        auto_clear=bool(row.auto_clear),
+        plate_wait_s=plate_wait_s,
     )

@@ -18,8 +18,9 @@ class Statements:
         cols = ", ".join(c.name for c in JobRow.__table__.columns)
         self.touch = (
             "UPDATE farm_nodes SET last_heartbeat = :t_now WHERE id = :nid "
-            "AND state NOT IN ('offline', 'removed') "
-            "RETURNING state, name, speed * time_scale AS speed, materials"
+            "AND state NOT IN ('offline', 'removed') RETURNING state, name, "
+            "speed * time_scale AS speed, materials, technology, auto_clear, setup_s, "
+            "plate_clear_at"
         )
         self.head = (
             f"SELECT {cols} FROM farm_jobs WHERE node_id = :nid AND state IN ('printing', 'assigned') "
@@ -32,6 +33,11 @@ class Statements:
             f"WHERE id = :jid AND state = 'assigned' RETURNING {cols}"
         )
         self.node_state = "UPDATE farm_nodes SET state = :t_state WHERE id = :nid"
+        # another job the head could share a plate with (batching)
+        self.batchable = (
+            "SELECT id FROM farm_jobs WHERE node_id = :nid AND state = 'assigned' "
+            "AND id <> :jid AND material = :mat AND priority = :prio LIMIT 1"
+        )
         self.event = (
             "INSERT INTO farm_events (at, job_id, node_id, actor, kind, reason, data) "
             "VALUES (:at, :job_id, :node_id, :actor, :kind, :reason, :data)"
@@ -45,7 +51,9 @@ class Statements:
         )
         # the node stays 'printing' until its next claim finds nothing (agents claim right
         # after completing, so a steady cycle writes the node row once per request)
-        self.node_done = "UPDATE farm_nodes SET materials = :t_mats WHERE id = :nid"
+        self.node_done = (
+            "UPDATE farm_nodes SET materials = :t_mats, plate_clear_at = :t_clear WHERE id = :nid"
+        )
         self.elsewhere = (
             "SELECT id FROM farm_jobs WHERE state = 'assigned' AND node_id <> :nid LIMIT 1"
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -38,6 +38,14 @@ class NodeRow(Base):
     last_heartbeat: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
+    #: the node clears its own plate (belt printer, auto-eject) after ``setup_s``
+    auto_clear: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: plate change, s (None: the technology's ``Settings.setup_s``)
+    setup_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: POSIX s from which the plate is clear; None = a finished build waits for an operator
+    plate_clear_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: what the node's agent last said it was started with (``--auto-clear``)
+    agent_auto_clear: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
     @property
     def wall_speed(self) -> float:
@@ -51,6 +59,7 @@ class JobRow(Base):
         Index("ix_farm_jobs_node_state", "node_id", "state"),
         Index("ix_farm_jobs_state", "state"),
         Index("ix_farm_jobs_order_token", "order_token"),
+        Index("ix_farm_jobs_batch", "batch_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -86,6 +95,28 @@ class JobRow(Base):
     grams_used: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[float] = mapped_column(Float)
+    #: the plate (:class:`BatchRow`) it is printed on; None for a single-job build
+    batch_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class BatchRow(Base):
+    """Jobs nested onto one plate and printed as one build: one file (``file_*``), one
+    estimate (``est_seconds``, speed-1 s), placements ``[[x, y, turned], ...]`` mm."""
+
+    __tablename__ = "farm_batches"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(32))
+    material: Mapped[str] = mapped_column(String(32))
+    job_ids: Mapped[list[int]] = mapped_column(JSON)
+    placements: Mapped[list[Any]] = mapped_column(JSON)
+    file_path: Mapped[str] = mapped_column(String(1000))
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    file_size: Mapped[int] = mapped_column(Integer)
+    est_seconds: Mapped[float] = mapped_column(Float)
+    grams: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float)
 
 
 class EventRow(Base):

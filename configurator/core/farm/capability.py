@@ -32,6 +32,7 @@ from functools import cached_property
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from configurator.core.farm.calendar import Calendar
 from configurator.core.farm.models import (
     Assignment,
     FarmTotals,
@@ -168,16 +169,18 @@ class FarmView:
     """The registered nodes (any state but removed) and their queues at instant ``at``.
 
     ``nodes``: snapshots (``busy_s`` = remaining seconds of the current print at ``at``);
-    ``totals``: node id -> (assigned speed-1 seconds and reserved grams, queue length).
+    ``totals``: node id -> (assigned speed-1 seconds and reserved grams, queue length);
+    ``calendar``: the farm's staffed hours (None: around the clock).
     """
 
     nodes: tuple[NodeSnapshot, ...]
     totals: Mapping[str, tuple[FarmTotals, int]] = field(default_factory=dict)
     at: float = 0.0
+    calendar: Calendar | None = None
 
     def state(self) -> FarmState:
         """A fresh router state of this view (loads and reservations included)."""
-        state = FarmState(self.nodes, now=self.at)
+        state = FarmState(self.nodes, now=self.at, calendar=self.calendar)
         for node_id, (totals, count) in self.totals.items():
             state.add_totals(
                 node_id, seconds=totals.queued_seconds, reserved=totals.reserved, count=count

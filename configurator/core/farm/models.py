@@ -106,6 +106,10 @@ class NodeSnapshot:
     a real printer), so every time the router computes is wall-clock time.
     ``busy_s``: remaining seconds of the job it is printing now (0 when idle), already at
     its own speed. ``last_heartbeat``: POSIX seconds or None if it never reported.
+    ``setup_s``: plate change between two builds, s. ``auto_clear``: the node clears its
+    own plate (belt printer, auto-eject) instead of waiting for an operator in a staffed
+    hour. ``plate_wait_s``: seconds until its plate is clear when it is idle with a
+    finished build on it (0 when clear or printing).
     """
 
     id: str
@@ -118,6 +122,9 @@ class NodeSnapshot:
     last_heartbeat: float | None = None
     name: str = ""
     time_scale: float = 1.0
+    setup_s: float = 0.0
+    auto_clear: bool = True
+    plate_wait_s: float = 0.0
 
     @property
     def accepting(self) -> bool:

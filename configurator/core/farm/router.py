@@ -24,11 +24,20 @@ Definitions
 * capable(node, job) = able, and now: the node accepts jobs (idle/printing/paused) and has
   at least ``job.grams`` of the material left after what its queue already reserves.
 * load(node), seconds: remaining time of its current print + sum(est_seconds) of the jobs
-  assigned to it / node.speed.
-* least-loaded = earliest finish: ``argmin(now + load + job.est_seconds / speed)`` over
-  capable nodes; ties go to the lowest node index (nodes are ordered by id).
+  assigned to it / node.speed, plus one plate change (``setup_s``) after every build ahead
+  and, for an idle node whose plate is not clear yet, the wait until it is.
+* start(node): ``now + load``; with a farm calendar (:mod:`configurator.core.farm.calendar`)
+  the last plate change before the new build of a non-auto-clear node needs an operator,
+  so it happens in staffed time (``Calendar.clear_done``; earlier changes in the queue
+  count as their setup time). finish = start + est_seconds / speed.
+* least-loaded = earliest finish: ``argmin(finish)`` over capable nodes; with a calendar
+  the cost is shift-aware: the finish plus the unstaffed wait until an operator can clear
+  that plate (a short print that would end at 02:00 costs until the morning shift; a long
+  one that runs through the night costs only its finish). Ties go to the lowest node index
+  (nodes are ordered by id). Without setup and calendar this is exactly
+  ``argmin(now + load + job.est_seconds / speed)``.
 * round-robin: the next capable node after the previous pick (cyclic, by index).
-* first-idle: the capable node that becomes free first (smallest load, ignoring the job's
+* first-idle: the capable node that becomes free first (earliest start, ignoring the job's
   own duration there) — what a global "next free printer takes the next job" queue does.
 * random: uniform over capable nodes, ``numpy.random.default_rng(seed)``.
 * Within a node: higher priority first, then earliest deadline, then first come
@@ -50,6 +59,7 @@ from typing import Any
 
 import numpy as np
 
+from configurator.core.farm.calendar import Calendar
 from configurator.core.farm.models import (
     Assignment,
     JobSnapshot,
@@ -131,11 +141,24 @@ class FarmState:
     """Vectorized view of the farm: one row per node, loads kept incrementally.
 
     Arrays (n = number of nodes, ordered by node id): ``speed`` (n,), ``busy`` (n,) s of
-    the current print, ``load`` (n,) s (busy + assigned work / speed), ``loaded`` and
-    ``reserved`` (n, m) grams per material column, ``accepting`` (n,) bool.
+    the current print, ``load`` (n,) s (busy + assigned work / speed + plate changes ahead
+    + plate wait), ``setup`` (n,) s, ``auto_clear`` (n,) bool, ``wait`` (n,) s until an
+    idle node's plate is clear, ``loaded`` and ``reserved`` (n, m) grams per material
+    column, ``accepting`` (n,) bool.
+
+    ``calendar``: the farm's staffed hours (None or ``always``: staffed around the clock);
+    ``time_offset``: seconds added to the router's instants to get POSIX seconds for the
+    calendar (a simulator's clock starts at 0).
     """
 
-    def __init__(self, nodes: Sequence[NodeSnapshot], *, now: float = 0.0):
+    def __init__(
+        self,
+        nodes: Sequence[NodeSnapshot],
+        *,
+        now: float = 0.0,
+        calendar: Calendar | None = None,
+        time_offset: float = 0.0,
+    ):
         nodes = sorted(nodes, key=lambda n: n.id)
         #: the snapshots, in row order (for explanations: names, states)
         self.nodes: list[NodeSnapshot] = list(nodes)
@@ -152,7 +175,12 @@ class FarmState:
             raise FarmError("node speed must be > 0")
         self.accepting = np.array([nd.accepting for nd in nodes], dtype=bool)
         self.busy = np.array([max(nd.busy_s, 0.0) for nd in nodes], dtype=float)
-        self.load = self.busy.copy()
+        self.setup = np.array([max(nd.setup_s, 0.0) for nd in nodes], dtype=float)
+        self.auto_clear = np.array([nd.auto_clear for nd in nodes], dtype=bool)
+        self.wait = np.array([max(nd.plate_wait_s, 0.0) for nd in nodes], dtype=float)
+        self.calendar = None if calendar is None or calendar.always else calendar
+        self.time_offset = float(time_offset)
+        self.load = self.busy + np.where(self.busy > 0, self.setup, 0.0) + self.wait
         self.material_col: dict[str, int] = {}
         for nd in nodes:
             for m in nd.materials:
@@ -200,13 +228,19 @@ class FarmState:
         if col is not None:
             self.reserved[i, col] += grams
 
+    def _floor(self, i: int) -> float:
+        """The load of node ``i`` with nothing queued."""
+        return self.busy[i] + (self.setup[i] if self.busy[i] > 0 else 0.0) + self.wait[i]
+
     def _add(self, i: int, job: JobSnapshot) -> None:
-        self.load[i] += job.est_seconds / self.speed[i]
+        self.load[i] += job.est_seconds / self.speed[i] + self.setup[i]
         self.queue_len[i] += 1
         self._reserve(i, job.material, job.grams)
 
     def _remove(self, i: int, job: JobSnapshot) -> None:
-        self.load[i] = max(self.load[i] - job.est_seconds / self.speed[i], self.busy[i])
+        self.load[i] = max(
+            self.load[i] - (job.est_seconds / self.speed[i] + self.setup[i]), self._floor(i)
+        )
         self.queue_len[i] -= 1
         self._reserve(i, job.material, -job.grams)
 
@@ -221,8 +255,18 @@ class FarmState:
     def set_busy(self, node_id: str, busy_s: float) -> None:
         """The node's current print now has ``busy_s`` seconds left (simulators call this)."""
         i = self.index[node_id]
-        self.load[i] += max(busy_s, 0.0) - self.busy[i]
-        self.busy[i] = max(busy_s, 0.0)
+        new = max(busy_s, 0.0)
+        s_new = self.setup[i] if new > 0 else 0.0
+        s_old = self.setup[i] if self.busy[i] > 0 else 0.0
+        self.load[i] += (new + s_new) - (self.busy[i] + s_old)
+        self.busy[i] = new
+
+    def set_plate_wait(self, node_id: str, wait_s: float) -> None:
+        """The idle node's plate is clear in ``wait_s`` seconds (0: clear now)."""
+        i = self.index[node_id]
+        new = max(wait_s, 0.0)
+        self.load[i] += new - self.wait[i]
+        self.wait[i] = new
 
     # -- capability / timing -------------------------------------------------------------
     def prints(self, technology: Technology | str, material: str) -> np.ndarray:
@@ -251,16 +295,38 @@ class FarmState:
             mask &= self.loaded[:, col] - self.reserved[:, col] + _EPS >= job.grams
         return mask
 
+    def start_times(self, *, now: float) -> np.ndarray:
+        """(n,) POSIX s at which a build appended to each node's queue would start."""
+        t = now + self.load
+        if self.calendar is None:
+            return t
+        manual = ~self.auto_clear & ((self.queue_len > 0) | (self.busy > 0))
+        if manual.any():
+            end = t[manual] - self.setup[manual] + self.time_offset
+            t[manual] = self.calendar.add_staffed(end, self.setup[manual]) - self.time_offset
+        return t
+
     def finish_times(self, job: JobSnapshot, *, now: float) -> np.ndarray:
         """(n,) POSIX s at which ``job`` would finish if appended to each node's queue."""
-        return now + self.load + job.est_seconds / self.speed
+        return self.start_times(now=now) + job.est_seconds / self.speed
+
+    def costs(self, job: JobSnapshot, *, now: float) -> np.ndarray:
+        """(n,) least-loaded's cost: the finish, plus (with a calendar) the unstaffed wait
+        until an operator can take that build off a non-auto-clear node's plate."""
+        finish = self.finish_times(job, now=now)
+        if self.calendar is None:
+            return finish
+        off = self.time_offset
+        staffed = self.calendar.next_staffed(finish + off) - off
+        return np.where(self.auto_clear, finish, staffed)
 
     def is_late(self, job: JobSnapshot, capable: np.ndarray, *, now: float) -> bool:
         if job.deadline is None:
             return False
         if not capable.any():
             return True
-        best = now + self.busy[capable] + job.est_seconds / self.speed[capable]
+        head = self.busy + np.where(self.busy > 0, self.setup, 0.0) + self.wait
+        best = now + head[capable] + job.est_seconds / self.speed[capable]
         return bool(best.min() > job.deadline + _EPS)
 
 
@@ -280,7 +346,7 @@ class LeastLoaded(Policy):
     name = "least-loaded"
 
     def choose(self, state, job, capable, *, now):
-        t = np.where(capable, state.finish_times(job, now=now), np.inf)
+        t = np.where(capable, state.costs(job, now=now), np.inf)
         return int(np.argmin(t))
 
 
@@ -290,7 +356,8 @@ class FirstIdle(Policy):
     name = "first-idle"
 
     def choose(self, state, job, capable, *, now):
-        return int(np.argmin(np.where(capable, state.load, np.inf)))
+        free = state.load if state.calendar is None else state.start_times(now=now)
+        return int(np.argmin(np.where(capable, free, np.inf)))
 
 
 class RoundRobin(Policy):
@@ -346,7 +413,10 @@ def route(state: FarmState, job: JobSnapshot, policy: Policy, *, now: float) -> 
     if not capable.any():
         return Assignment(job.id, None, None, late, "no capable node")
     i = policy.choose(state, job, capable, now=now)
-    finish = float(now + state.load[i] + job.est_seconds / state.speed[i])
+    if state.calendar is None:
+        finish = float(now + state.load[i] + job.est_seconds / state.speed[i])
+    else:
+        finish = float(state.finish_times(job, now=now)[i])
     state._add(i, job)
     reason = f"{policy.name}: finish {finish - now:.0f} s from now"
     if late:
@@ -419,17 +489,23 @@ def rebalance(
 
 
 def schedule(node: NodeSnapshot, jobs: Iterable[JobSnapshot], *, now: float) -> list[QueueEntry]:
-    """Planned order of one node's queue: the printing job first, then assigned jobs in
-    :func:`queue_key` order, each starting when the previous one ends."""
+    """Planned order of one node's queue: the printing job(s) first (a plate of several
+    jobs prints as one build), then assigned jobs in :func:`queue_key` order, each starting
+    one plate change (``node.setup_s``) after the previous one ends; an idle node whose
+    plate is not clear starts after ``node.plate_wait_s``."""
     jobs = list(jobs)
     printing = [j for j in jobs if j.state == JobState.PRINTING]
     waiting = sorted((j for j in jobs if j.state == JobState.ASSIGNED), key=queue_key)
     out: list[QueueEntry] = []
-    t = now
-    for pos, job in enumerate(printing + waiting):
-        if job.state == JobState.PRINTING:
-            start, t = now, now + max(node.busy_s, 0.0)
-        else:
-            start, t = t, t + job.est_seconds / node.speed
+    t = now + max(node.plate_wait_s, 0.0)
+    busy_end = now + max(node.busy_s, 0.0)
+    for pos, job in enumerate(printing):
+        out.append(QueueEntry(job.id, node.id, pos, now, busy_end))
+    if printing:
+        t = busy_end + node.setup_s
+    for pos, job in enumerate(waiting, start=len(printing)):
+        start = t
+        t = start + job.est_seconds / node.speed
         out.append(QueueEntry(job.id, node.id, pos, start, t))
+        t += node.setup_s
     return out

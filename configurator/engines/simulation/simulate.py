@@ -38,13 +38,13 @@ Model (times in simulated seconds from 0):
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from configurator.core.farm import recovery
 from configurator.core.farm.models import JobSnapshot, JobState, NodeSnapshot, Technology, queue_key
+from configurator.core.farm.plates import Plate, plan_plate
 from configurator.core.farm.router import (
     POLICIES,
     FarmState,
@@ -53,27 +53,41 @@ from configurator.core.farm.router import (
     reroute,
     route,
 )
+from configurator.engines.simulation.failures import failure_plans
+from configurator.engines.simulation.farm_model import FarmModel
 from configurator.engines.simulation.report import (
     Interval,
     JobOutcome,
-    LowerBound,
+    PlantCounts,
     SimReport,
-    lower_bound,
     summarize,
 )
-from configurator.engines.simulation.workload import (
-    JobSpec,
-    NodeSpec,
-    Workload,
-    failure_streams,
-    policy_seed,
+from configurator.engines.simulation.views import (
+    capability_matrix,
+    check_printable,
+    count_shifts,
+    job_snapshot,
+    node_snapshot,
+    workload_lower_bound,
 )
+from configurator.engines.simulation.workload import Workload, policy_seed
+
+__all__ = [
+    "POLICY_NAMES",
+    "SimConfig",
+    "SimResult",
+    "TimelinePoint",
+    "capability_matrix",
+    "check_printable",
+    "simulate",
+    "workload_lower_bound",
+]
 from configurator.errors import FarmError
 
 #: the routing policies the simulator can run: the router's registry
 POLICY_NAMES: tuple[str, ...] = tuple(POLICIES)
 
-_ARRIVE, _FINISH, _FAIL, _CHECK, _REPAIR = 0, 1, 2, 3, 4
+_ARRIVE, _FINISH, _FAIL, _CHECK, _REPAIR, _CLEAR, _KICK = 0, 1, 2, 3, 4, 5, 6
 _WATCHDOG_LAG_S = 1.0
 
 
@@ -89,6 +103,9 @@ class SimConfig:
     #: explicit failures ``(node_id, fail_s, repair_s)`` replacing the seeded ones (tests,
     #: what-if studies); ``repair_s`` must be after the watchdog sees the failure.
     failure_schedule: tuple[tuple[str, float, float], ...] | None = None
+    #: plate changes, staffed hours, batching, quotes (:class:`FarmModel`); the default is
+    #: :meth:`FarmModel.off`, the farm without them (every figure before them)
+    model: FarmModel = field(default_factory=FarmModel.off)
 
 
 @dataclass(frozen=True)
@@ -112,79 +129,37 @@ class SimResult:
     workload: Workload
 
 
-def node_snapshot(node: NodeSpec) -> NodeSnapshot:
-    """The router's view of a simulated node at full spools."""
-    return NodeSnapshot(
-        id=node.node_id,
-        technology=Technology(node.technology),
-        build_volume=node.bed_mm,
-        materials=dict.fromkeys(node.materials, node.spool_g),
-        speed=node.speed,
-        name=node.model,
-    )
-
-
-def job_snapshot(job: JobSpec, seq: int) -> JobSnapshot:
-    """The router's view of a simulated job (deadline as simulated seconds)."""
-    return JobSnapshot(
-        id=job.job_id,
-        technology=Technology(job.technology),
-        material=job.material,
-        bbox=job.bbox_mm,
-        est_seconds=job.work_s,
-        grams=job.grams,
-        priority=job.priority,
-        deadline=job.deadline_s,
-        seq=seq,
-    )
-
-
-def capability_matrix(workload: Workload) -> np.ndarray:
-    """``(jobs, nodes)`` bool: the router's capability check (:meth:`FarmState.capable`) at
-    full spools, jobs and nodes in ``workload`` order."""
-    state = FarmState([node_snapshot(n) for n in workload.nodes])
-    cols = [state.index[n.node_id] for n in workload.nodes]
-    rows = [state.capable(job_snapshot(job, seq))[cols] for seq, job in enumerate(workload.jobs)]
-    return np.array(rows, dtype=bool).reshape(len(workload.jobs), len(workload.nodes))
-
-
-def check_printable(workload: Workload, cap: np.ndarray | None = None) -> np.ndarray:
-    """The capability matrix, after checking every job has a capable node (FarmError naming
-    the first that has none: it could never be printed)."""
-    cap = capability_matrix(workload) if cap is None else cap
-    orphans = np.flatnonzero(~cap.any(axis=1))
-    if orphans.size:
-        job = workload.jobs[int(orphans[0])]
-        raise FarmError(f"job {job.job_id} ({job.material}, {job.bbox_mm} mm) fits no node")
-    return cap
-
-
-def workload_lower_bound(workload: Workload, cap: np.ndarray | None = None) -> LowerBound:
-    """:func:`sim_report.lower_bound` with the router's own capability check (``cap``: the
-    :func:`capability_matrix`, computed when not given)."""
-    cap = capability_matrix(workload) if cap is None else cap
-    jk = {job.job_id: k for k, job in enumerate(workload.jobs)}
-    ni = {node.node_id: i for i, node in enumerate(workload.nodes)}
-    return lower_bound(workload, lambda node, job: bool(cap[jk[job.job_id], ni[node.node_id]]))
-
-
 class _Sim:
     def __init__(self, workload: Workload, policy: str, config: SimConfig, cap: np.ndarray):
         self.w = workload
-        self.cap = cap  # capability_matrix(workload), for the lower bound
+        self.cap = cap  # capability_matrix(workload), for the lower bound and plates
         self.cfg = config
+        self.model = config.model
         self.policy_name = policy
         self.policy = make_policy(policy, seed=policy_seed(workload.seed))
         self.nodes = sorted(workload.nodes, key=lambda n: n.node_id)
-        self.state = FarmState([node_snapshot(n) for n in self.nodes], now=0.0)
+        self.calendar = self.model.make_calendar()
+        self.epoch = self.model.epoch() if not self.calendar.always else 0.0
+        self.setup = np.array([self.model.setup_for(nd.technology) for nd in self.nodes])
+        self.auto = np.array([nd.model in self.model.auto_clear_models for nd in self.nodes])
+        snaps = [
+            replace(node_snapshot(nd), setup_s=float(self.setup[i]), auto_clear=bool(self.auto[i]))
+            for i, nd in enumerate(self.nodes)
+        ]
+        self.state = FarmState(snaps, now=0.0, calendar=self.calendar, time_offset=self.epoch)
         self.ni = {n.node_id: i for i, n in enumerate(self.nodes)}
+        col = {n.node_id: c for c, n in enumerate(workload.nodes)}
+        self.cap_col = [col[n.node_id] for n in self.nodes]
         n, j = len(self.nodes), len(workload.jobs)
         self.speed = np.array([nd.speed for nd in self.nodes])
         # per node
         self.queue: list[set[int]] = [set() for _ in range(n)]
-        self.current = [-1] * n
+        self.current: list[list[int]] = [[] for _ in range(n)]  # the plate printing now
+        self.plate_est = [0.0] * n
+        self.plate_act = [0.0] * n
         self.print_start = np.zeros(n)
         self.print_end = np.zeros(n)
+        self.clear_at = [0.0] * n  # the plate is clear from this instant on
         self.token = [0] * n
         self.up = [True] * n
         self.online = [True] * n
@@ -201,6 +176,7 @@ class _Sim:
         self.attempts = [0] * j
         self.reroutes = [0] * j
         self.finish = [0.0] * j
+        self.quote: list[float | None] = [None] * j
         self.pool: set[int] = set()
         self.open = 0
         self.final = 0
@@ -208,50 +184,18 @@ class _Sim:
         self.n_reroutes = 0
         self.n_moves = 0
         self.n_failures = 0
+        self.builds = 0
+        self.batched = 0  # jobs that shared a plate with another job
+        self.actions: dict[int, int] = {}  # operator plate changes per shift
         self.intervals: list[Interval] = []
         self.timeline: list[TimelinePoint] = []
         self.heap: list[tuple] = []
         self.seq = 0
-        self.plans = self.failure_plans()
+        detect = config.heartbeat_timeout_s + _WATCHDOG_LAG_S
+        self.plans = failure_plans(
+            workload, self.ni, detect_s=detect, schedule=config.failure_schedule
+        )
         self.repair_at = [0.0] * n
-
-    # -- failures -------------------------------------------------------------------------
-    def failure_plans(self) -> list[Iterator[tuple[float, float]]]:
-        """Per node, an iterator of ``(fail_s, repair_s)``: the explicit schedule, or
-        up-times ~ Exp(MTBF) and repairs ~ watchdog delay + Exp(MTTR - delay) drawn from
-        the node's own stream (so failures do not depend on the policy)."""
-        n = len(self.nodes)
-        detect = self.cfg.heartbeat_timeout_s + _WATCHDOG_LAG_S
-        if self.cfg.failure_schedule is not None:
-            per: list[list[tuple[float, float]]] = [[] for _ in range(n)]
-            for node_id, fail_s, repair_s in sorted(self.cfg.failure_schedule, key=lambda f: f[1]):
-                if node_id not in self.ni:
-                    raise FarmError(f"failure schedule names unknown node {node_id!r}")
-                if repair_s <= fail_s + detect:
-                    raise FarmError(
-                        f"failure of {node_id} at {fail_s} s: repair must come after the "
-                        f"watchdog sees it ({fail_s + detect} s)"
-                    )
-                per[self.ni[node_id]].append((fail_s, repair_s))
-            for plan in per:
-                for (_, rep), (nxt, _) in zip(plan, plan[1:], strict=False):
-                    if nxt < rep:
-                        raise FarmError("failure schedule: a node fails again before its repair")
-            return [iter(plan) for plan in per]
-        rate = self.w.failure_rate
-        if rate <= 0:
-            return [iter(()) for _ in range(n)]
-        mtbf = self.w.mttr_s * (1.0 - rate) / rate
-        mean_fix = max(self.w.mttr_s - detect, 1.0)
-
-        def seeded(rng: np.random.Generator) -> Iterator[tuple[float, float]]:
-            t = 0.0
-            while True:
-                fail = t + rng.exponential(mtbf)
-                t = fail + detect + rng.exponential(mean_fix)
-                yield fail, t
-
-        return [seeded(rng) for rng in failure_streams(self.w.seed, n)]
 
     def next_failure(self, i: int) -> None:
         nxt = next(self.plans[i], None)
@@ -274,13 +218,16 @@ class _Sim:
         )
 
     def sync_busy(self, now: float) -> None:
-        """Tell the router how much of each current print is left (progress x estimate)."""
-        for i, k in enumerate(self.current):
-            if k >= 0 and self.online[i]:
+        """Tell the router how much of each current print is left (progress x estimate)
+        and how long each idle node's plate still waits for clearing."""
+        for i, plate in enumerate(self.current):
+            if plate and self.online[i]:
                 left = max(self.print_end[i] - now, 0.0)
                 self.state.set_busy(
-                    self.nodes[i].node_id, left * self.base[k].est_seconds / self.actual[k]
+                    self.nodes[i].node_id, left * self.plate_est[i] / self.plate_act[i]
                 )
+            elif self.clear_at[i] > now or self.state.wait[i] > 0:
+                self.state.set_plate_wait(self.nodes[i].node_id, self.clear_at[i] - now)
 
     def place(self, k: int, node_id: str | None) -> bool:
         if node_id is None:
@@ -293,34 +240,88 @@ class _Sim:
         self.pool.discard(k)
         return True
 
-    def kick(self, i: int, now: float) -> None:
-        """Start the best queued job on node ``i`` if it is up and idle."""
-        if self.current[i] >= 0 or not self.up[i] or not self.online[i] or not self.queue[i]:
-            return
-        k = min(self.queue[i], key=lambda q: queue_key(self.base[q]))
-        self.queue[i].discard(k)
-        nid = self.nodes[i].node_id
-        self.state.unassign(self.snap(k))
-        self.state.add_totals(
-            nid, seconds=0.0, reserved={self.base[k].material: self.base[k].grams}
+    def horizon(self, i: int):
+        """When an operator would clear node ``i``'s plate finishing at ``f`` anyway."""
+        if self.calendar.always or self.auto[i]:
+            return lambda f: f
+        off = self.epoch
+        return lambda f: float(self.calendar.next_staffed(f + off)) - off
+
+    def plan(self, i: int, now: float) -> Plate:
+        """The plate node ``i`` would start now (head of its queue, plus batched jobs)."""
+        head = min(self.queue[i], key=lambda q: queue_key(self.base[q]))
+        hs = self.base[head]
+        rules = self.model.plates
+        if not rules.batching:
+            return Plate((hs,), ((0.0, 0.0, False),), hs.est_seconds)
+        cands: list[tuple[JobSnapshot, float | None]] = [
+            (self.base[q], None) for q in self.queue[i] if q != head
+        ]
+        ci = self.cap_col[i]
+        for j, q in enumerate(self.queue):
+            if j == i or not q:
+                continue
+            floor = now + self.state._floor(j)
+            for k in q:
+                b = self.base[k]
+                if b.material == hs.material and b.priority == hs.priority and self.cap[k, ci]:
+                    cands.append((b, floor + b.est_seconds / self.speed[j]))
+        bed = self.nodes[i].bed_mm
+        return plan_plate(
+            hs,
+            cands,
+            bed=(bed[0], bed[1]),
+            speed=float(self.speed[i]),
+            now=now,
+            since=self.w.jobs[head].arrival_s,
+            horizon=self.horizon(i),
+            rules=rules,
         )
-        self.jstate[k] = JobState.PRINTING
-        dur = self.actual[k] / self.speed[i]
-        self.current[i] = k
+
+    def kick(self, i: int, now: float) -> None:
+        """Start the next plate on node ``i`` if it is up, idle and its plate is clear."""
+        if self.current[i] or not self.up[i] or not self.online[i] or not self.queue[i]:
+            return
+        if self.clear_at[i] > now:
+            return
+        plate = self.plan(i, now)
+        if plate.hold_until is not None:
+            self.token[i] += 1
+            self.push(plate.hold_until, _KICK, i, self.token[i])
+            return
+        nid = self.nodes[i].node_id
+        ks = [self.jk[s.id] for s in plate.jobs]
+        for k in ks:
+            self.queue[self.jnode[k]].discard(k)
+            self.state.unassign(self.snap(k))
+            self.state.add_totals(
+                nid, seconds=0.0, reserved={self.base[k].material: self.base[k].grams}
+            )
+            self.jstate[k], self.jnode[k] = JobState.PRINTING, i
+        if len(ks) > 1:
+            self.batched += len(ks)
+        self.plate_est[i] = plate.est_seconds
+        self.plate_act[i] = (
+            float(sum(self.actual[k] for k in ks)) if len(ks) > 1 else self.actual[ks[0]]
+        )
+        dur = self.plate_act[i] / self.speed[i]
+        self.current[i] = ks
         self.print_start[i], self.print_end[i] = now, now + dur
-        self.state.set_busy(nid, self.base[k].est_seconds / self.speed[i])
+        self.state.set_plate_wait(nid, 0.0)
+        self.state.set_busy(nid, self.plate_est[i] / self.speed[i])
         self.token[i] += 1
         self.push(now + dur, _FINISH, i, self.token[i])
 
-    def release_print(self, i: int) -> int:
-        k = self.current[i]
+    def release_print(self, i: int) -> list[int]:
+        ks = self.current[i]
         nid = self.nodes[i].node_id
-        self.state.add_totals(
-            nid, seconds=0.0, reserved={self.base[k].material: -self.base[k].grams}
-        )
+        for k in ks:
+            self.state.add_totals(
+                nid, seconds=0.0, reserved={self.base[k].material: -self.base[k].grams}
+            )
         self.state.set_busy(nid, 0.0)
-        self.current[i] = -1
-        return k
+        self.current[i] = []
+        return ks
 
     def finalize(self, k: int, state: str, now: float) -> None:
         self.jstate[k] = JobState.DONE if state == "done" else JobState.FAILED
@@ -348,15 +349,21 @@ class _Sim:
         moves = rebalance(
             self.state, unstarted, now=now, margin_s=self.cfg.rebalance_margin_s, targets=[target]
         )
+        # a plate may pull queued jobs from other nodes: with batching, apply every move
+        # before the target starts a plate (else a later move could re-queue a pulled job)
+        defer = self.model.plates.batching
         for mv in moves:
             k = self.jk[mv.job_id]
             self.queue[self.ni[mv.from_node]].discard(k)
             self.place(k, mv.to_node)
             self.n_moves += 1
-            self.kick(self.ni[mv.to_node], now)
+            if not defer:
+                self.kick(self.ni[mv.to_node], now)
+        if defer and moves:
+            self.kick(self.ni[target], now)
 
     def record(self, now: float) -> None:
-        printing = sum(1 for k in self.current if k >= 0)
+        printing = sum(1 for k in self.current if k)
         down = sum(1 for u in self.up if not u)
         self.timeline.append(TimelinePoint(now, self.open, printing, down))
 
@@ -365,34 +372,72 @@ class _Sim:
         self.open += 1
         self.sync_busy(now)
         a = route(self.state, self.base[k], self.policy, now=now)
+        if a.finish_at is not None:
+            self.quote[k] = now + (a.finish_at - now) * (1.0 + self.model.quote_margin)
         if self.place(k, a.node_id):
             self.kick(self.jnode[k], now)
 
     def on_finish(self, i: int, token: int, now: float) -> None:
-        if token != self.token[i] or self.current[i] < 0:
+        if token != self.token[i] or not self.current[i]:
             return  # print was cut by a failure
-        k = self.current[i]
-        self.intervals.append(
-            Interval(self.nodes[i].node_id, self.print_start[i], now, "print", self.base[k].id)
-        )
-        self.release_print(i)
-        self.jnode[k] = i
-        self.finalize(k, "done", now)
+        nid = self.nodes[i].node_id
+        ks = self.release_print(i)
+        for k in ks:
+            self.intervals.append(Interval(nid, self.print_start[i], now, "print", self.base[k].id))
+            self.jnode[k] = i
+            self.finalize(k, "done", now)
+        self.builds += 1
+        if self.setup[i] > 0 or not self.calendar.always:
+            self.plate_change(i, now)
+        if self.clear_at[i] <= now:
+            self.kick(i, now)
+        self.do_rebalance(now, nid)
+        self.retry_pool(now)
+
+    def plate_change(self, i: int, now: float) -> None:
+        """The finished build leaves the plate: clear again after the setup (in staffed
+        time unless the node clears itself); an operator action is counted per shift."""
+        off = self.epoch
+        done = float(self.calendar.clear_done(now + off, self.setup[i], self.auto[i])) - off
+        self.clear_at[i] = done
+        if not self.auto[i]:
+            start = done - self.setup[i] if self.setup[i] > 0 else done
+            shift = self.calendar.shift_of(start + off)
+            self.actions[shift] = self.actions.get(shift, 0) + 1
+        if done > now:
+            self.intervals.append(Interval(self.nodes[i].node_id, now, done, "setup"))
+            self.state.set_plate_wait(self.nodes[i].node_id, done - now)
+            self.push(done, _CLEAR, i)
+
+    def on_clear(self, i: int, now: float) -> None:
+        if self.clear_at[i] > now:
+            return  # a repair reset the plate meanwhile
+        self.state.set_plate_wait(self.nodes[i].node_id, 0.0)
         self.kick(i, now)
         self.do_rebalance(now, self.nodes[i].node_id)
         self.retry_pool(now)
+
+    def on_kick(self, i: int, token: int, now: float) -> None:
+        if token == self.token[i]:
+            self.kick(i, now)
 
     def on_fail(self, i: int, now: float) -> None:
         self.n_failures += 1
         self.up[i] = False
         self.fail_at[i] = now
         self.last_heartbeat[i] = now
-        if self.current[i] >= 0:  # the print stops now; the server learns at the timeout
-            k = self.current[i]
-            self.intervals.append(
-                Interval(self.nodes[i].node_id, self.print_start[i], now, "lost", self.base[k].id)
-            )
-            self.token[i] += 1  # cancels its finish; the server still believes it runs
+        if self.current[i]:  # the print stops now; the server learns at the timeout
+            for k in self.current[i]:
+                self.intervals.append(
+                    Interval(
+                        self.nodes[i].node_id, self.print_start[i], now, "lost", self.base[k].id
+                    )
+                )
+            if self.setup[i] > 0 or not self.calendar.always:
+                self.plate_change(i, now)  # the cut build must come off the plate
+        self.token[i] += (
+            1  # cancels its finish (and a held plate); the server still believes it runs
+        )
         self.push(now + self.cfg.heartbeat_timeout_s + _WATCHDOG_LAG_S, _CHECK, i)
         self.push(self.repair_at[i], _REPAIR, i)
 
@@ -417,18 +462,19 @@ class _Sim:
         self.online[i] = False
         self.state.set_accepting(nid, False)
         mine = [self.snap(k) for k in sorted(self.queue[i])]
-        if self.current[i] >= 0:
-            mine.insert(0, self.snap(self.current[i]))
+        if self.current[i]:
+            mine[:0] = [self.snap(k) for k in self.current[i]]
         fates = recovery.node_lost(
             nid, mine, max_attempts=self.cfg.max_attempts, reason="heartbeat timeout"
         )
         by_id = {s.id: s for s in mine}
+        if self.current[i]:
+            self.release_print(i)
         again = []
         for fate in fates:
             k = self.jk[fate.job_id]
             snap = by_id[fate.job_id]
             if snap.state == JobState.PRINTING:
-                self.release_print(i)
                 self.attempts[k] = fate.attempts
             else:
                 self.queue[i].discard(k)
@@ -452,6 +498,7 @@ class _Sim:
         self.last_heartbeat[i] = now
         self.state.set_accepting(self.nodes[i].node_id, True)
         self.state.set_busy(self.nodes[i].node_id, 0.0)
+        self.state.set_plate_wait(self.nodes[i].node_id, max(self.clear_at[i] - now, 0.0))
         self.next_failure(i)
         self.kick(i, now)
         self.do_rebalance(now, self.nodes[i].node_id)
@@ -464,18 +511,18 @@ class _Sim:
             self.push(job.arrival_s, _ARRIVE, k)
         for i in range(len(self.nodes)):
             self.next_failure(i)
+        handlers = {
+            _ARRIVE: lambda a, b, now: self.on_arrive(a, now),
+            _FINISH: self.on_finish,
+            _FAIL: lambda a, b, now: self.on_fail(a, now),
+            _CHECK: lambda a, b, now: self.on_check(a, now),
+            _REPAIR: lambda a, b, now: self.on_repair(a, now),
+            _CLEAR: lambda a, b, now: self.on_clear(a, now),
+            _KICK: self.on_kick,
+        }
         while self.heap and self.final < total:
             now, _, kind, a, b = heapq.heappop(self.heap)
-            if kind == _ARRIVE:
-                self.on_arrive(a, now)
-            elif kind == _FINISH:
-                self.on_finish(a, b, now)
-            elif kind == _FAIL:
-                self.on_fail(a, now)
-            elif kind == _CHECK:
-                self.on_check(a, now)
-            else:
-                self.on_repair(a, now)
+            handlers[kind](a, b, now)
             self.record(now)
         end = max(self.finish) if total else 0.0
         for iv_node in range(len(self.nodes)):  # close open down spans at the end
@@ -502,6 +549,7 @@ class _Sim:
                     node_id=self.nodes[self.jnode[k]].node_id if self.jnode[k] >= 0 else None,
                     attempts=self.attempts[k],
                     reroutes=self.reroutes[k],
+                    quote_s=self.quote[k],
                 )
             )
         intervals = tuple(sorted(self.intervals, key=lambda iv: (iv.node_id, iv.start_s, iv.kind)))
@@ -510,10 +558,17 @@ class _Sim:
             workload=self.w,
             outcomes=outcomes,
             intervals=intervals,
-            lb=workload_lower_bound(self.w, self.cap),
+            lb=workload_lower_bound(self.w, self.cap, self.model),
             reroutes=self.n_reroutes,
             rebalance_moves=self.n_moves,
             failures=self.n_failures,
+            plant=PlantCounts(
+                builds=self.builds,
+                batched_jobs=self.batched,
+                operator_actions=dict(self.actions),
+                shifts=count_shifts(self.calendar, self.epoch, max(self.finish, default=0.0)),
+            ),
+            model=self.model,
         )
         return SimResult(report, tuple(outcomes), intervals, tuple(self.timeline), self.w)
 

@@ -21,6 +21,7 @@ BENCH_MODULES = (
     "configurator.entrypoints.bench.api",
     "configurator.entrypoints.bench.estimate",
     "configurator.entrypoints.bench.simulate",
+    "configurator.entrypoints.bench.plates",
     "configurator.entrypoints.bench.startup",
     "configurator.entrypoints.bench.connector",
     "configurator.entrypoints.bench.load",

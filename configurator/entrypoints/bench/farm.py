@@ -57,6 +57,8 @@ def _start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
         "CONFIGURATOR_DATA_DIR": str(data_dir),
         "CONFIGURATOR_ADMIN_KEY": BENCH_ADMIN,
         "CONFIGURATOR_DATABASE_URL": "",
+        # the one-job hot path (plates of several jobs take the planner's path)
+        "CONFIGURATOR_BATCHING": "false",
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "configurator.entrypoints.bench.farm:bench_app",
@@ -91,8 +93,9 @@ def bench_api(quick: bool = False) -> list[Row]:
         try:
             op = OperatorClient(url, BENCH_ADMIN)
             reg = op.register_node(
-                name="bench", technology="FDM", build_volume=(250, 250, 250), materials={"PLA": 1e6}
-            )
+                name="bench", technology="FDM", build_volume=(250, 250, 250),
+                materials={"PLA": 1e6}, auto_clear=True, setup_s=0.0,
+            )  # fmt: skip
             stl = box_stl(20, 20, 20)
             fields = {"design_id": "bench", "material": "PLA", "bbox_x": 20, "bbox_y": 20, "bbox_z": 20, "est_seconds": 600, "grams": 10}  # fmt: skip
             for _ in range(n_jobs):

@@ -1,8 +1,11 @@
 """``configurator farm ...``: print-farm commands.
 
 ``configurator farm simulate --policy least-loaded|round-robin|first-idle|random --nodes N
---jobs J --seed S [--failures RATE] [--load RHO] [--sizes CSV] [--no-rebalance] [--json]
-[--plot FILE]`` runs the discrete-event simulator (docs/simulate.md).
+--jobs J --seed S [--failures RATE] [--load RHO] [--sizes CSV] [--no-rebalance]
+[--setup-scale X] [--calendar SPEC] [--batching on|off] [--json] [--plot FILE]`` runs the
+discrete-event simulator (docs/simulate.md). Plate changes, staffed hours and batching
+default to the settings' model; ``--calendar always --setup-scale 0 --batching off`` is the
+farm without them.
 """
 
 from __future__ import annotations
@@ -82,6 +85,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="job-size data set (default: the committed slicer data set, else lognormal)",
     )
     s.add_argument("--no-rebalance", action="store_true", help="route only; never move jobs")
+    s.add_argument(
+        "--setup-scale",
+        type=_fraction(0.0, 100.0),
+        default=None,
+        metavar="X",
+        help="plate changes x X (0 = none; default 1: the settings' per-technology setup_s)",
+    )
+    s.add_argument(
+        "--calendar",
+        default=None,
+        metavar="SPEC",
+        help="staffed hours, e.g. 'Mon-Fri 07:00-23:00' or 'always' (default: settings)",
+    )
+    s.add_argument(
+        "--batching",
+        choices=("on", "off"),
+        default=None,
+        help="nest queued jobs onto shared plates (default: settings)",
+    )
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.add_argument("--plot", default=None, metavar="FILE", help="write Gantt + load chart PNG")
     s.set_defaults(func=run_simulate)
@@ -94,11 +116,25 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def run_simulate(args: argparse.Namespace) -> int:
     from configurator.adapters.workload_data import load_job_sizes
+    from configurator.core.farm.calendar import parse_windows
+    from configurator.engines.simulation.farm_model import FarmModel
     from configurator.engines.simulation.simulate import SimConfig, simulate
     from configurator.engines.simulation.workload import make_workload
     from configurator.settings import Settings
 
     settings = Settings()
+    calendar = settings.farm_calendar if args.calendar is None else args.calendar
+    parse_windows(calendar, field="--calendar")  # one line on a bad spec, before any work
+    model = FarmModel.standard(
+        setup_s=settings.setup_s,
+        setup_scale=1.0 if args.setup_scale is None else args.setup_scale,
+        calendar=calendar,
+        timezone=settings.farm_timezone,
+        batching=settings.batching if args.batching is None else args.batching == "on",
+        batch_wait_s=settings.batch_wait_s,
+        batch_plate_s=settings.batch_plate_s,
+        quote_margin=settings.quote_margin,
+    )
     sizes = load_job_sizes(args.sizes)
     workload = make_workload(
         n_nodes=args.nodes,
@@ -113,6 +149,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         max_attempts=settings.max_attempts,
         rebalance_margin_s=settings.rebalance_margin_s,
         rebalance=not args.no_rebalance,
+        model=model,
     )
     result = simulate(workload, policy=args.policy, config=config)
     if args.plot:
@@ -143,6 +180,11 @@ def format_report(rep) -> str:
         f"recovery        {rep.failures} node failures, {rep.reroutes} reroutes, "
         f"{rep.rebalance_moves} rebalance moves",
         f"utilisation     mean {rep.mean_utilisation:.1%} (printing incl. cut prints / makespan)",
+        f"plates          {rep.builds} builds, {rep.setups_per_job:.2f} setups per job, "
+        f"{rep.batched_jobs} jobs on shared plates",
+        f"operators       {rep.operator_actions} plate changes over {rep.shifts} shifts "
+        f"({rep.actions_per_shift:.1f} per shift, max {rep.max_actions_per_shift})",
+        f"quotes          {rep.quote_keeping:.1%} of jobs done by the ready-by time quoted",
         "",
         f"{'node':6} {'model':7} {'speed':>5} {'materials':14} {'util':>6} {'useful':>6} "
         f"{'down':>5} {'jobs':>5}",

@@ -48,11 +48,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "filament_type. Default: the committed FDM profile of each job's material, bed from "
         "OctoPrint's printer profile",
     )
-    real.add_argument(
-        "--auto-clear",
-        action="store_true",
-        help="the printer clears its own plate: claim the next job right after a print",
-    )
     real.add_argument("--workdir", metavar="DIR", help="where sliced jobs are kept")
     r.add_argument(
         "--config",
@@ -74,6 +69,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--fail-rate", type=float, default=0.0, metavar="P", help="fail a print with probability P"
     )
     sim.add_argument("--seed", type=int, default=0)
+    r.add_argument(
+        "--auto-clear",
+        action="store_true",
+        help="the printer clears its own plate (belt, auto-eject); sent with heartbeats, "
+        "the operator's registration decides (a mismatch is logged)",
+    )
     r.add_argument(
         "--poll",
         type=float,

@@ -21,7 +21,14 @@
 A printer found running a farm print this process did not start (a previous agent
 process) is adopted: the claim says whether it is still this node's job (then it is
 followed to its end), otherwise it is cancelled — an attempt the farm gave away is never
-printed twice. A report refused with 403/409 (job cancelled by an operator or taken away
+printed twice.
+
+A claim may be a plate of several jobs (``batch`` in the reply, docs/farm.md "Plate
+batching"): the agent prints the batch's one file as one print and reports each job on
+its own — progress and completion (the plate's seconds and grams shared out by each job's
+estimate and grams), or the failure of every job on the plate.
+
+A report refused with 403/409 (job cancelled by an operator or taken away
 after a timeout) cancels the print and abandons the job; connection trouble is retried by
 the client, and a loop iteration that still fails waits and starts again, so an agent
 outlives server restarts.
@@ -33,6 +40,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from configurator.adapters.connectors.base import (
     ConnectorError,
@@ -107,6 +115,7 @@ class _Agent:
         self.reported: tuple[str, str | None] | None = None
         self.current: PrintJob | None = None
         self.pending: dict | None = None  # a claim made before the loop started
+        self.members: list[dict] = []  # the jobs of the build printing now (a plate: several)
 
     # -- heartbeats ----------------------------------------------------------------------
     def ours(self, info: PrinterInfo) -> bool:
@@ -252,24 +261,31 @@ class _Agent:
             self.print_one(claimed)
 
     def print_one(self, claimed: dict) -> None:
-        """Print one claimed job to its end (or until stopped)."""
+        """Print one claimed build (a job, or a plate of several) to its end (or until
+        stopped)."""
         client, printer, stats = self.client, self.printer, self.stats
-        job = claimed["job"]
-        data = client.download(claimed["file_url"])
-        if len(data) != job["file_size"]:
-            client.fail(
-                job["id"], reason=f"downloaded {len(data)} bytes, expected {job['file_size']}"
-            )
-            stats.failed += 1
+        job, batch = claimed["job"], claimed.get("batch")
+        members = list(batch["jobs"]) if batch else [job]
+        if batch:
+            url, size = batch["file_url"], int(batch["file_size"])
+            est, grams = float(batch["est_seconds"]), float(batch["grams"])
+            file_name = f"plate-{batch['id']}.stl"
+        else:
+            url, size = claimed["file_url"], int(job["file_size"])
+            est, grams = float(job["est_seconds"]), float(job["grams"])
+            file_name = str(job.get("file_name") or f"job-{job['id']}.stl")
+        data = client.download(url)
+        if len(data) != size:
+            self.fail_all(members, f"downloaded {len(data)} bytes, expected {size}")
             return
         task = PrintJob(
             job_id=int(job["id"]),
             attempt=int(job.get("attempts", 0)) + 1,
             material=str(job["material"]),
             technology=str(job["technology"]),
-            est_seconds=float(job["est_seconds"]),
-            grams=float(job["grams"]),
-            file_name=str(job.get("file_name") or f"job-{job['id']}.stl"),
+            est_seconds=est,
+            grams=grams,
+            file_name=file_name,
             data=data,
             node_speed=float(self.node.get("speed", 1.0)),
             node_id=str(job.get("node_id") or self.node.get("id") or ""),
@@ -283,14 +299,21 @@ class _Agent:
                 # node's printing job first): stop it before starting this one
                 printer.cancel()
             self.current = None
+            self.members = members
             error = self.start(task)
             if error is not None:
                 log.warning("job %s not started: %s", task.job_id, error)
-                client.fail(task.job_id, reason=str(error))
-                stats.failed += 1
+                self.fail_all(members, str(error))
                 return
         self.current = task
+        self.members = members
         self.follow(task)
+
+    def fail_all(self, members: list[dict], reason: str) -> None:
+        """A build failed: every job on it fails (each is rerouted on its own)."""
+        for m in members:
+            self.client.fail(int(m["id"]), reason=reason)
+        self.stats.failed += 1
 
     def start(self, task: PrintJob) -> ConnectorError | None:
         """``printer.start(task)`` in a worker thread (slicing and uploading take time)
@@ -316,7 +339,10 @@ class _Agent:
             ):
                 last = time.monotonic()
                 try:
-                    self.client.progress(task.job_id, percent=0.0, seconds_left=task.est_seconds)
+                    for m in self.members or [{"id": task.job_id}]:
+                        self.client.progress(
+                            int(m["id"]), percent=0.0, seconds_left=task.est_seconds
+                        )
                 except (ForbiddenError, ConflictError) as exc:
                     gone = exc  # cancelled while slicing: stop it once started
                 except FarmError as exc:
@@ -334,28 +360,18 @@ class _Agent:
 
     def follow(self, task: PrintJob) -> None:
         """Poll the printer and report until the job ends (or the agent stops)."""
-        client, printer, stats, stop = self.client, self.printer, self.stats, self.stop
+        printer, stop = self.printer, self.stop
         last_report = time.monotonic()
         while not stop.is_set():
             status = printer.poll()
             if status.phase == "done":
-                client.complete(
-                    task.job_id,
-                    actual_seconds=float(status.actual_seconds or 0.0),
-                    grams_used=float(status.grams_used or 0.0),
-                    record=status.record or None,
-                )
-                self.current = None
-                stats.completed += 1
-                stats.completed_ids.append(task.job_id)
-                log.info("job %s done in %.0f s", task.job_id, status.actual_seconds or 0.0)
+                self.complete_all(task, status)
                 return
             if status.phase in ("failed", "idle"):
                 reason = status.reason or "the printer stopped the job"
                 log.warning("job %s failed: %s", task.job_id, reason)
-                client.fail(task.job_id, reason=reason)
                 self.current = None
-                stats.failed += 1
+                self.fail_all(self.members or [{"id": task.job_id}], reason)
                 return
             if time.monotonic() - last_report >= self.interval * 0.5:
                 last_report = time.monotonic()
@@ -375,13 +391,35 @@ class _Agent:
             stop.wait(step)
         # interrupted: the server notices by heartbeat timeout or our next heartbeat
 
+    def complete_all(self, task: PrintJob, status: Any) -> None:
+        """The build is done: each of its jobs completes with its share of the build's
+        seconds (by estimate) and grams (by grams), and the build's production record."""
+        members = self.members or [{"id": task.job_id, "est_seconds": 1.0, "grams": 1.0}]
+        seconds, grams = float(status.actual_seconds or 0.0), float(status.grams_used or 0.0)
+        est = sum(float(m.get("est_seconds", 1.0)) for m in members) or 1.0
+        mass = sum(float(m.get("grams", 1.0)) for m in members) or 1.0
+        for m in members:
+            share_t = float(m.get("est_seconds", 1.0)) / est
+            share_g = 1.0 if len(members) == 1 else float(m.get("grams", 1.0)) / mass
+            self.client.complete(
+                int(m["id"]),
+                actual_seconds=max(seconds * share_t, 1e-3) if seconds else 0.0,
+                grams_used=grams * share_g,
+                record=status.record or None,
+            )
+            self.stats.completed_ids.append(int(m["id"]))
+        self.current = None
+        self.stats.completed += 1
+        log.info("job %s done in %.0f s", task.job_id, seconds)
+
     def report(self, task: PrintJob, percent: float | None, seconds_left: float | None) -> None:
         try:
-            reply = self.client.progress(
-                task.job_id,
-                percent=min(max(float(percent or 0.0), 0.0), 100.0),
-                seconds_left=max(float(seconds_left or 0.0), 0.0),
-            )
+            for m in self.members or [{"id": task.job_id}]:
+                reply = self.client.progress(
+                    int(m["id"]),
+                    percent=min(max(float(percent or 0.0), 0.0), 100.0),
+                    seconds_left=max(float(seconds_left or 0.0), 0.0),
+                )
         except (ForbiddenError, ConflictError):
             self.printer.cancel()  # cancelled by an operator or taken away: stop printing
             raise

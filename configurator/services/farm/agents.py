@@ -22,10 +22,11 @@ from configurator.core.farm.models import (
     NodeState,
 )
 from configurator.errors import ConflictError, ForbiddenError, NotFoundError, RequirementsError
-from configurator.services.farm.base import FarmBase
+from configurator.services.farm.batches import BatchesMixin
+from configurator.services.farm.plate_rules import after_build, plate_clear
 
 
-class AgentsMixin(FarmBase):
+class AgentsMixin(BatchesMixin):
     """Node-agent operations (part of :class:`FarmService`)."""
 
     def heartbeat(
@@ -34,6 +35,7 @@ class AgentsMixin(FarmBase):
         *,
         state: NodeState | str = NodeState.IDLE,
         materials: Mapping[str, float] | None = None,
+        auto_clear: bool | None = None,
     ) -> NodeRow:
         """A node's sign of life with its state (idle/printing/paused) and loaded material
         (grams per material; ``None`` = unchanged).
@@ -41,7 +43,9 @@ class AgentsMixin(FarmBase):
         Reported grams update the materials the operator registered the node for; a
         registered material the report leaves out is unloaded (0 g); a material it was
         never registered for is ignored (an event says so): what a node can make comes
-        from its registration, never from the node alone."""
+        from its registration, never from the node alone. ``auto_clear``: what the agent
+        was started with; the operator's registration stays in force, a mismatch is
+        recorded (event ``auto-clear-mismatch``, once per change of what the agent says)."""
         reported = NodeState(state)
         if reported not in REPORTABLE_STATES:
             raise RequirementsError(
@@ -52,6 +56,15 @@ class AgentsMixin(FarmBase):
             node = self._agent_node(s, node_id)
             came_back = self._touch(s, node, now)
             changed = came_back
+            if auto_clear is not None and auto_clear != node.agent_auto_clear:
+                node.agent_auto_clear = bool(auto_clear)
+                if bool(auto_clear) != bool(node.auto_clear):
+                    self._event(
+                        s, now, "auto-clear-mismatch",
+                        f"agent runs with auto_clear={bool(auto_clear)}, registered "
+                        f"auto_clear={bool(node.auto_clear)} (the registration applies)",
+                        actor=f"node:{node.name}", node_id=node.id,
+                    )  # fmt: skip
             if materials is not None:
                 registered = dict(node.materials or {})
                 loaded = {m: float(materials.get(m, 0.0)) for m in registered}
@@ -70,13 +83,20 @@ class AgentsMixin(FarmBase):
                     changed = True
             printing = self._printing_job(s, node.id)
             if printing is not None and reported == NodeState.IDLE:
-                fate = recovery.after_failure(
-                    job_snapshot(printing),
-                    max_attempts=self.settings.max_attempts,
-                    reason="node reported idle while the job was printing (agent restarted?)",
-                )
+                cut = [  # a plate: every job on it
+                    j for j in self.store.open_jobs(s, node_id=node.id, lock=True)
+                    if j.state == JobState.PRINTING
+                ]  # fmt: skip
+                fates = [
+                    recovery.after_failure(
+                        job_snapshot(j),
+                        max_attempts=self.settings.max_attempts,
+                        reason="node reported idle while the job was printing (agent restarted?)",
+                    )
+                    for j in cut
+                ]
                 self._apply_fates(
-                    s, [fate], {str(printing.id): printing}, now, actor=f"node:{node.name}"
+                    s, fates, {str(j.id): j for j in cut}, now, actor=f"node:{node.name}"
                 )
                 printing = None
             if node.state not in (NodeState.DRAINING, NodeState.MAINTENANCE):
@@ -92,7 +112,8 @@ class AgentsMixin(FarmBase):
 
         Returns the job the node is already printing if there is one (a retried claim is
         harmless), None when the queue is empty (after routing waiting jobs and pulling
-        work from busier nodes) or the node is not in service.
+        work from busier nodes), the node is not in service, or its plate is not clear
+        (a finished build waits for an operator's plate-cleared, or its auto-clear).
         """
         job, pull = self._claim_once(node_id)
         if job is None and pull:
@@ -106,8 +127,10 @@ class AgentsMixin(FarmBase):
 
     def _claim_once(self, node_id: str) -> tuple[Any, bool]:
         """Hot path in SQL Core with prebuilt statements: touch the node, then return its
-        printing job or atomically start the head of its queue."""
+        printing job or atomically start the head of its queue (a head that may share a
+        plate goes to the plate planner, :meth:`_claim_plate`)."""
         now = self.clock()
+        plate = False
         with self.store.raw_transaction() as s:
             node = self._touch_fast(s, node_id, now)
             if node is not None:
@@ -118,12 +141,30 @@ class AgentsMixin(FarmBase):
                     return head, False
                 if node.state not in ACCEPTING_STATES:
                     return None, False
+                if not plate_clear(node, now):  # the finished build waits for its clearing
+                    if node.state == NodeState.PRINTING:
+                        s.execute(
+                            self._sql.node_state, {"nid": node_id, "t_state": NodeState.IDLE.value}
+                        )
+                    return None, False
                 if head is None:
                     if node.state != NodeState.IDLE:
                         s.execute(
                             self._sql.node_state, {"nid": node_id, "t_state": NodeState.IDLE.value}
                         )
                     return None, True
+                if self.settings.batching:
+                    others = s.execute(
+                        self._sql.batchable,
+                        {
+                            "nid": node_id,
+                            "jid": head.id,
+                            "mat": head.material,
+                            "prio": head.priority,
+                        },
+                    ).first()
+                    plate = self.may_batch(head, node, now, others is not None)
+            if node is not None and not plate:
                 job = s.execute(
                     self._sql.start,
                     {"jid": head.id, "t_now": now, "t_finish": now + head.est_seconds / node.speed},
@@ -137,6 +178,8 @@ class AgentsMixin(FarmBase):
                     actor=f"node:{node.name}", job_id=job.id, node_id=node_id,
                 )  # fmt: skip
                 return job, False
+        if plate:
+            return self._claim_plate(node_id)
         return self._claim_once_slow(node_id)
 
     def _claim_once_slow(self, node_id: str) -> tuple[JobRow | None, bool]:
@@ -147,7 +190,7 @@ class AgentsMixin(FarmBase):
             current = self._printing_job(s, node.id)
             if current is not None:
                 return current, False
-            if node.state not in ACCEPTING_STATES:
+            if node.state not in ACCEPTING_STATES or not plate_clear(node, now):
                 return None, False
             job = self.store.queue_head(s, node.id)
             if job is None:
@@ -224,7 +267,8 @@ class AgentsMixin(FarmBase):
                 mats = dict(node.materials or {})
                 if job.material in mats:
                     mats[job.material] = max(mats[job.material] - grams_used, 0.0)
-                s.execute(self._sql.node_done, {"nid": node_id, "t_mats": mats})
+                clear = after_build(self.settings, node, now)
+                s.execute(self._sql.node_done, {"nid": node_id, "t_mats": mats, "t_clear": clear})
                 self._event_fast(
                     s, now, "completed", f"{actual_seconds:.0f} s, {grams_used:.1f} g",
                     actor=f"node:{node.name}", job_id=job_id, node_id=node_id,
@@ -269,6 +313,7 @@ class AgentsMixin(FarmBase):
                 node.materials = mats
             if node.state == NodeState.PRINTING:
                 node.state = NodeState.IDLE
+            node.plate_clear_at = after_build(self.settings, node, now)
             self._event(
                 s,
                 now,
@@ -300,5 +345,6 @@ class AgentsMixin(FarmBase):
             )
             if node.state == NodeState.PRINTING:
                 node.state = NodeState.IDLE
+            node.plate_clear_at = after_build(self.settings, node, now)  # the failed build is on it
             self._apply_fates(s, [fate], {str(job.id): job}, now, actor=f"node:{node.name}")
             return job

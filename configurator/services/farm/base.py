@@ -37,6 +37,7 @@ from configurator.core.farm.models import (
 from configurator.core.farm.router import FarmState, make_policy, rebalance, route, schedule
 from configurator.errors import AuthError, NotFoundError
 from configurator.services.farm.auth import hash_key
+from configurator.services.farm.plate_rules import node_setup, plate_wait
 from configurator.settings import Settings
 
 
@@ -88,6 +89,7 @@ class FarmBase:
         # the capability view (services/farm/capabilities.py): (monotonic built, view)
         self._view: tuple[float, FarmView] | None = None
         self._view_lock = threading.Lock()
+        self.calendar = settings.calendar()
 
     def _invalidate_view(self) -> None:
         """Forget the cached capability view (after a change this process committed)."""
@@ -156,10 +158,19 @@ class FarmBase:
         for j in self.store.printing_jobs(s):
             if j.node_id in speed:
                 busy[j.node_id] = remaining_seconds(j, speed=speed[j.node_id], now=now)
+        snaps = tuple(
+            node_snapshot(
+                n,
+                busy_s=busy.get(n.id, 0.0),
+                setup_s=node_setup(self.settings, n),
+                plate_wait_s=0.0
+                if n.id in busy
+                else plate_wait(self.settings, self.calendar, n, now),
+            )
+            for n in nodes
+        )
         return FarmView(
-            nodes=tuple(node_snapshot(n, busy_s=busy.get(n.id, 0.0)) for n in nodes),
-            totals=self.store.node_totals(s),
-            at=now,
+            nodes=snaps, totals=self.store.node_totals(s), at=now, calendar=self.calendar
         )
 
     def _farm_state(self, s: Session, now: float) -> FarmState:
@@ -331,7 +342,11 @@ class FarmBase:
         jobs = self.store.open_jobs(s, node_id=node.id)
         printing = next((j for j in jobs if j.state == JobState.PRINTING), None)
         busy = remaining_seconds(printing, speed=node.wall_speed, now=now) if printing else 0.0
-        return schedule(node_snapshot(node, busy_s=busy), [job_snapshot(j) for j in jobs], now=now)
+        wait = 0.0 if printing else plate_wait(self.settings, self.calendar, node, now)
+        snap = node_snapshot(
+            node, busy_s=busy, setup_s=node_setup(self.settings, node), plate_wait_s=wait
+        )
+        return schedule(snap, [job_snapshot(j) for j in jobs], now=now)
 
     def _printing_job(self, s: Session, node_id: str) -> JobRow | None:
         return self.store.printing_job_of(s, node_id)

@@ -27,6 +27,9 @@ def ensure_demo_nodes(
     a demo node whose key was lost, or that is no longer wanted (fewer demo nodes than last
     time, an older demo line-up), is removed. When the farm has no jobs yet, ``jobs`` demo
     box jobs are submitted (for a dashboard demo; none by default).
+
+    Demo nodes are simulated, so their plates clear themselves (``auto_clear``) after the
+    technology's plate change compressed like their prints (divided by ``time_scale``).
     """
     path = Path(farm.settings.data_dir) / DEMO_KEYS_FILE
     keys: dict[str, str] = {}
@@ -53,8 +56,20 @@ def ensure_demo_nodes(
             ):
                 farm.remove_node(node.id)  # another machine under the same name
             else:
-                if node.speed != spec.speed or node.time_scale != time_scale:
-                    farm.update_node(node.id, speed=spec.speed, time_scale=time_scale)
+                setup_s = farm.settings.setup_for(spec.technology) / time_scale
+                if (
+                    node.speed != spec.speed
+                    or node.time_scale != time_scale
+                    or not node.auto_clear
+                    or node.setup_s != setup_s
+                ):
+                    farm.update_node(
+                        node.id,
+                        speed=spec.speed,
+                        time_scale=time_scale,
+                        auto_clear=True,
+                        setup_s=setup_s,
+                    )
                 out.append((name, key))
                 continue
         elif node is not None:
@@ -66,6 +81,8 @@ def ensure_demo_nodes(
             materials=spec.materials,
             speed=spec.speed,
             time_scale=time_scale,
+            auto_clear=True,
+            setup_s=farm.settings.setup_for(spec.technology) / time_scale,
         )
         keys[name] = key
         out.append((name, key))

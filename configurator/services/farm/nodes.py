@@ -26,12 +26,16 @@ class NodesMixin(FarmBase):
         materials: Mapping[str, float],
         speed: float = 1.0,
         time_scale: float = 1.0,
+        auto_clear: bool = False,
+        setup_s: float | None = None,
     ) -> tuple[NodeRow, str]:
         """Add a node; returns (node, node key). The key is shown once: only its hash is kept.
 
         ``materials``: the materials the node may print (grams loaded); the node's own
         reports can change the grams, never the list. ``time_scale``: a simulated printer
-        playing its prints that many times faster than real time (1 for a real printer)."""
+        playing its prints that many times faster than real time (1 for a real printer).
+        ``auto_clear``: it clears its own plate after ``setup_s`` (default: the technology's
+        setting); otherwise an operator clears it after every build (plate-cleared)."""
         key = new_key("cfn")
         now = self.clock()
         with self._tx(routing=True) as s:
@@ -50,6 +54,9 @@ class NodesMixin(FarmBase):
                 materials={k: float(v) for k, v in materials.items()},
                 state=NodeState.IDLE,
                 key_hash=hash_key(key),
+                auto_clear=bool(auto_clear),
+                setup_s=setup_s,
+                plate_clear_at=now,
                 last_heartbeat=now,
                 created_at=now,
                 updated_at=now,
@@ -78,6 +85,8 @@ class NodesMixin(FarmBase):
         speed: float | None = None,
         state: NodeState | str | None = None,
         time_scale: float | None = None,
+        auto_clear: bool | None = None,
+        setup_s: float | None = None,
     ) -> NodeRow:
         """Change a node; ``state`` may be idle (back in service), maintenance or draining;
         ``materials`` replaces the registration (materials and grams)."""
@@ -94,6 +103,10 @@ class NodesMixin(FarmBase):
                 node.speed = speed
             if time_scale is not None:
                 node.time_scale = float(time_scale)
+            if auto_clear is not None:
+                node.auto_clear = bool(auto_clear)
+            if setup_s is not None:
+                node.setup_s = setup_s
             if state is not None:
                 state = NodeState(state)
                 if state not in (NodeState.IDLE, NodeState.MAINTENANCE, NodeState.DRAINING):

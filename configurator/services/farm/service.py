@@ -20,11 +20,14 @@ from configurator.services.farm.capabilities import CapabilitiesMixin, PiecesPla
 from configurator.services.farm.jobs import JobsMixin
 from configurator.services.farm.monitor import MonitorMixin
 from configurator.services.farm.nodes import NodesMixin
+from configurator.services.farm.plates import PlatesMixin
 
 __all__ = ["FarmService", "JobPlace", "PiecesPlan"]
 
 
-class FarmService(KeysMixin, NodesMixin, JobsMixin, AgentsMixin, MonitorMixin, CapabilitiesMixin):
+class FarmService(
+    KeysMixin, NodesMixin, JobsMixin, AgentsMixin, MonitorMixin, CapabilitiesMixin, PlatesMixin
+):
     """The print farm's use cases. Thread-safe (each call opens its own transaction).
 
     ``FarmService(store, settings, *, admin_key=None, clock=time.time,

@@ -88,6 +88,8 @@ def test_refit_from_a_real_farm_store(tmp_path, prior_dir) -> None:
                 build_volume=(300, 300, 300),
                 materials={"PLA": 1e5},
                 speed=1.0,
+                auto_clear=True,
+                setup_s=0.0,
             )[0].id
             for name in TRUE_SPEED
         }

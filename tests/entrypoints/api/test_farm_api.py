@@ -13,6 +13,8 @@ NODE = {
     "technology": "FDM",
     "build_volume": [200, 200, 200],
     "materials": {"PLA": 1000},
+    "auto_clear": True,
+    "setup_s": 0,
 }
 JOB_FIELDS = {
     "design_id": "d1",
@@ -150,6 +152,9 @@ def test_node_endpoints_work_with_the_node_key(farm):
         ("/api/v1/farm/nodes", {**NODE, "speed": 1e-300}, "speed"),
         ("/api/v1/farm/nodes", {**NODE, "materials": {"PLA": -5}}, "materials"),
         ("/api/v1/farm/nodes", {**NODE, "colour": "red"}, "colour"),
+        ("/api/v1/farm/nodes", {**NODE, "setup_s": -1}, "setup_s"),
+        ("/api/v1/farm/nodes", {**NODE, "setup_s": 1e9}, "setup_s"),
+        ("/api/v1/farm/nodes", {**NODE, "auto_clear": "sometimes"}, "auto_clear"),
     ],
 )
 def test_node_registration_validation_names_the_field(farm, path, body, field):

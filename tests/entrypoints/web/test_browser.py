@@ -273,3 +273,37 @@ def test_no_page_requests_another_host(server, browser):
     assert any(u.endswith("/docs") for u in hosts)
     foreign = [u for u in hosts if not u.startswith(server) and not u.startswith("data:")]
     assert foreign == [], foreign
+
+
+def test_dashboard_plate_cleared_button(server, page):
+    """A node without auto-clear finishes a build: its card says the plate waits for an
+    operator; the Plate cleared button records the action and the node may claim again."""
+    admin = httpx.Client(base_url=server, headers={"Authorization": "Bearer browser-admin"})
+    node = admin.post(
+        "/api/v1/farm/nodes",
+        json={"name": "manual-1", "technology": "FDM", "build_volume": [200, 200, 200],
+              "materials": {"TPU": 1000}, "auto_clear": False, "setup_s": 0},
+    ).json()  # fmt: skip
+    nid, key = node["node"]["id"], node["node_key"]
+    stl = box_stl(20, 20, 10)
+    fields = {"design_id": "tpu-part", "material": "TPU", "bbox_x": "20", "bbox_y": "20",
+              "bbox_z": "10", "est_seconds": "60", "grams": "5"}  # fmt: skip
+    job = admin.post("/api/v1/farm/jobs", files={"file": ("p.stl", stl)}, data=fields).json()
+    agent = httpx.Client(base_url=server, headers={"Authorization": f"Bearer {key}"})
+    assert agent.post("/api/v1/farm/agent/claim").json()["job"]["id"] == job["id"]
+    agent.post(f"/api/v1/farm/agent/jobs/{job['id']}/complete",
+               json={"actual_seconds": 60, "grams_used": 5})  # fmt: skip
+    page.goto(server + "/farm")
+    page.fill("#admin-key", "browser-admin")
+    page.click("#key-form button")
+    card = f'#nodes .node[data-node-id="{nid}"]'
+    page.wait_for_selector(f'{card} .plate[data-plate="waiting"]')
+    page.shot("plate-waiting")
+    page.click(f"{card} button:has-text('Plate cleared')")
+    page.wait_for_selector(f'{card} .plate[data-plate="clear"]')
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#events li strong')].some(s => s.textContent === 'plate-cleared')"
+    )
+    assert admin.get(f"/api/v1/farm/nodes/{nid}").json()["plate_clear_at"] is not None
+    admin.close()
+    agent.close()

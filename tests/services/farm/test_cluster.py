@@ -35,8 +35,9 @@ def register(op: OperatorClient, n: int) -> list[str]:
     for i in range(n):
         tech, bv, mats, speed = NODE_SPECS[i % len(NODE_SPECS)]
         r = op.register_node(
-            name=f"node-{i}", technology=tech, build_volume=bv, materials=mats, speed=speed
-        )
+            name=f"node-{i}", technology=tech, build_volume=bv, materials=mats, speed=speed,
+            auto_clear=True, setup_s=0.0,
+        )  # fmt: skip
         keys.append(r["node_key"])
     return keys
 

@@ -1,6 +1,7 @@
 // Operator dashboard: GET /api/v1/farm/status (admin key as a Bearer token) every 2 s;
 // nodes with state and load, job counts, a load-over-time chart, recent events; actions:
-// drain a node, requeue a failed job.
+// drain a node, mark a node's plate cleared (the operator took the finished build off),
+// requeue a failed job.
 import { api, ApiError, el, fmt, fmtTime, humanize } from "./api.js";
 
 const KEY = "configurator.adminKey";
@@ -27,7 +28,15 @@ async function action(path, label) {
   refresh();
 }
 
+function plateText(node, now) {
+  if (node.plate_clear_at === null) return "Plate: finished build waiting for an operator";
+  const at = new Date(node.plate_clear_at);
+  if (at > now) return `Plate: clears itself at ${fmtTime(node.plate_clear_at)}`;
+  return `Plate: clear${node.auto_clear ? " (auto-clear)" : ""}`;
+}
+
 function renderNodes(status) {
+  const now = new Date(status.now);
   const maxLoad = Math.max(1, ...status.nodes.map((n) => n.load_s));
   $("nodes").replaceChildren(...status.nodes.map(({ node, load_s, queue }) => {
     names[node.id] = node.name;
@@ -37,7 +46,11 @@ function renderNodes(status) {
       el("div", { class: "loadbar", role: "img", "aria-label": `Load ${fmt(load_s / 3600)} hours` }, el("span", { style: `width:${(100 * load_s) / maxLoad}%` })),
       el("p", {}, `Load ${fmt(load_s / 3600)} h · ${queue.length} job${queue.length === 1 ? "" : "s"} in queue`),
       queue.length ? el("p", { class: "meta" }, `Queue: ${queue.map((j) => `#${j}`).join(" → ")}`) : null,
+      el("p", { class: "meta plate", "data-plate": node.plate_clear_at === null ? "waiting" : "clear" }, plateText(node, now)),
       el("div", { class: "button-row" },
+        el("button", { type: "button", class: node.plate_clear_at === null ? "" : "secondary",
+          disabled: node.plate_clear_at !== null && new Date(node.plate_clear_at) <= now,
+          onclick: () => action(`/api/v1/farm/nodes/${node.id}/plate-cleared`, `Plate of ${node.name} cleared`) }, "Plate cleared"),
         el("button", { type: "button", class: "secondary", disabled: node.state === "draining" || node.state === "offline",
           onclick: () => action(`/api/v1/farm/nodes/${node.id}/drain`, `Drain ${node.name}`) }, "Drain")));
   }));

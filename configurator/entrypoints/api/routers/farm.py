@@ -19,6 +19,7 @@ from configurator.core.farm.models import JobState, Technology
 from configurator.entrypoints.api.deps import AdminKey, FarmDep, NodeId, SettingsDep
 from configurator.entrypoints.api.guard import check_text
 from configurator.entrypoints.api.schemas.farm import (
+    BatchClaim,
     Capabilities,
     ClaimedJob,
     Complete,
@@ -62,6 +63,8 @@ def register_node(body: NodeCreate, farm: FarmDep, _: AdminKey) -> NodeRegistere
         materials=body.materials,
         speed=body.speed,
         time_scale=body.time_scale,
+        auto_clear=body.auto_clear,
+        setup_s=body.setup_s,
     )
     return NodeRegistered(node=NodePublic.of(node), node_key=key)
 
@@ -86,6 +89,12 @@ def update_node(node_id: str, body: NodeUpdate, farm: FarmDep, _: AdminKey) -> N
 def drain_node(node_id: str, farm: FarmDep, _: AdminKey) -> NodePublic:
     """The node finishes its current job; its queue moves to other nodes."""
     return NodePublic.of(farm.drain_node(node_id))
+
+
+@router.post("/nodes/{node_id}/plate-cleared", response_model=NodePublic)
+def plate_cleared(node_id: str, farm: FarmDep, _: AdminKey) -> NodePublic:
+    """The operator took the finished build off the node's plate: it may claim again."""
+    return NodePublic.of(farm.plate_cleared(node_id))
 
 
 @router.delete("/nodes/{node_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -233,7 +242,9 @@ def farm_status(
 @router.post("/agent/heartbeat", response_model=HeartbeatReply)
 def heartbeat(body: Heartbeat, farm: FarmDep, settings: SettingsDep, node_id: NodeId) -> Response:
     """The calling node is alive, in ``state``, with ``materials`` loaded."""
-    node = farm.heartbeat(node_id, state=body.state, materials=body.materials)
+    node = farm.heartbeat(
+        node_id, state=body.state, materials=body.materials, auto_clear=body.auto_clear
+    )
     return _json(
         HeartbeatReply(
             node=NodePublic.of(node), heartbeat_interval_s=settings.heartbeat_timeout_s / 3
@@ -251,9 +262,31 @@ def claim(farm: FarmDep, node_id: NodeId) -> Response:
     job = farm.claim(node_id)
     if job is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
+    batch = None
+    if getattr(job, "batch_id", None):
+        batch = BatchClaim.of(*farm.get_batch(job.batch_id))
     return _json(
-        ClaimedJob(job=JobPublic.of(job), file_url=f"/api/v1/farm/agent/jobs/{job.id}/file")
+        ClaimedJob(
+            job=JobPublic.of(job), file_url=f"/api/v1/farm/agent/jobs/{job.id}/file", batch=batch
+        )
     )
+
+
+@router.get(
+    "/agent/batches/{batch_id}/file",
+    response_class=FileResponse,
+    responses={200: {"content": {"model/stl": {}}}},
+)
+def batch_file(
+    batch_id: Annotated[str, Path(min_length=1, max_length=32, pattern=r"^b[0-9a-f]+$")],
+    farm: FarmDep,
+    node_id: NodeId,
+) -> FileResponse:
+    """The plate's build file (the batch's jobs nested as packed; only for its node)."""
+    path, name = farm.batch_file(node_id, batch_id)
+    if not path.exists():
+        raise NotFoundError(f"file of batch {batch_id} is missing on the server")
+    return FileResponse(path, media_type="model/stl", filename=name)
 
 
 @router.get(

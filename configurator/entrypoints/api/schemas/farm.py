@@ -79,6 +79,14 @@ class NodeCreate(BaseModel):
         description="a simulated printer playing prints this many times faster than real "
         "time (1 for a real printer); routing and quotes use speed × time_scale",
     )
+    auto_clear: bool = Field(
+        default=False,
+        description="clears its own plate (belt printer, auto-eject); else an operator "
+        "clears it after every build (POST /nodes/{id}/plate-cleared)",
+    )
+    setup_s: StrictFloat | None = Field(
+        default=None, ge=0, le=7 * 86400, description="plate change, s (default: the technology's)"
+    )
 
 
 class NodeUpdate(BaseModel):
@@ -101,6 +109,8 @@ class NodeUpdate(BaseModel):
         ]
         | None
     ) = None
+    auto_clear: bool | None = None
+    setup_s: StrictFloat | None = Field(default=None, ge=0, le=7 * 86400)
 
     @field_validator("state")
     @classmethod
@@ -120,6 +130,11 @@ class NodePublic(BaseModel):
     time_scale: float = 1.0
     state: NodeState
     last_heartbeat: datetime | None
+    auto_clear: bool = False
+    setup_s: float | None = None
+    plate_clear_at: datetime | None = Field(
+        default=None, description="clear since then; null: a build waits for an operator"
+    )
 
     @classmethod
     def of(cls, n: Any) -> NodePublic:
@@ -133,6 +148,9 @@ class NodePublic(BaseModel):
             time_scale=n.time_scale or 1.0,
             state=n.state,
             last_heartbeat=ts(n.last_heartbeat),
+            auto_clear=bool(n.auto_clear),
+            setup_s=n.setup_s,
+            plate_clear_at=ts(n.plate_clear_at),
         )
 
 
@@ -224,6 +242,7 @@ class JobPublic(BaseModel):
     actual_seconds: float | None
     grams_used: float | None
     last_reason: str | None
+    batch_id: str | None = Field(default=None, description="the plate it is printed on")
 
     @classmethod
     def of(cls, j: Any) -> JobPublic:
@@ -253,6 +272,7 @@ class JobPublic(BaseModel):
             actual_seconds=j.actual_seconds,
             grams_used=j.grams_used,
             last_reason=j.last_reason,
+            batch_id=getattr(j, "batch_id", None),
         )
 
 
@@ -348,6 +368,9 @@ class Heartbeat(BaseModel):
         default=None,
         description=f"material -> grams loaded now (at most {MAX_MATERIALS}); omit to keep",
     )
+    auto_clear: bool | None = Field(
+        default=None, description="the agent was started with --auto-clear (a mismatch is logged)"
+    )
 
     @field_validator("state")
     @classmethod
@@ -362,11 +385,40 @@ class HeartbeatReply(BaseModel):
     heartbeat_interval_s: float = Field(description="send the next heartbeat within this")
 
 
+class BatchClaim(BaseModel):
+    """A plate of several jobs printed as ONE build: print ``file_url`` (the nested plate),
+    then report ``complete`` (or ``fail``) for EACH job of ``jobs``."""
+
+    id: str
+    jobs: list[JobPublic]
+    file_url: str
+    file_size: int
+    est_seconds: float = Field(description="the plate's print time on a speed-1 node")
+    grams: float
+    placements: list[tuple[float, float, bool]] = Field(
+        description="per job: x, y mm of its footprint corner, turned 90° about z"
+    )
+
+    @classmethod
+    def of(cls, batch: Any, jobs: list[Any]) -> BatchClaim:
+        return cls(
+            id=batch.id,
+            jobs=[JobPublic.of(j) for j in jobs],
+            file_url=f"/api/v1/farm/agent/batches/{batch.id}/file",
+            file_size=batch.file_size,
+            est_seconds=batch.est_seconds,
+            grams=batch.grams,
+            placements=[tuple(p) for p in batch.placements],
+        )
+
+
 class ClaimedJob(BaseModel):
-    """The job to print now; fetch its file from ``file_url``."""
+    """The job to print now; fetch its file from ``file_url``. When the claim is a plate
+    of several jobs, ``batch`` is set (``job`` is its first job): print the batch's file."""
 
     job: JobPublic
     file_url: str
+    batch: BatchClaim | None = None
 
 
 class Progress(BaseModel):
