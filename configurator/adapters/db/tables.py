@@ -46,6 +46,9 @@ class NodeRow(Base):
     plate_clear_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: what the node's agent last said it was started with (``--auto-clear``)
     agent_auto_clear: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    #: why the node is offline as its agent reported it (printer error, busy with a print
+    #: the farm did not start, cannot be reached); None when in service or timed out
+    state_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
     @property
     def wall_speed(self) -> float:
@@ -97,6 +100,8 @@ class JobRow(Base):
     updated_at: Mapped[float] = mapped_column(Float)
     #: the plate (:class:`BatchRow`) it is printed on; None for a single-job build
     batch_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: an operator's pause/resume waiting to be delivered to the printing node (once)
+    command: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class BatchRow(Base):

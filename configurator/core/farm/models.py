@@ -44,7 +44,11 @@ class NodeState(StrEnum):
 #: node states whose queue may receive jobs
 ACCEPTING_STATES = frozenset({NodeState.IDLE, NodeState.PRINTING, NodeState.PAUSED})
 #: states a node agent may report in a heartbeat
-REPORTABLE_STATES = frozenset({NodeState.IDLE, NodeState.PRINTING, NodeState.PAUSED})
+REPORTABLE_STATES = frozenset(
+    {NodeState.IDLE, NodeState.PRINTING, NodeState.PAUSED, NodeState.OFFLINE}
+)
+#: what an operator may ask of a printing job (delivered to its node with the next report)
+JOB_COMMANDS = ("pause", "resume")
 
 
 class JobState(StrEnum):

@@ -17,6 +17,7 @@ from configurator.adapters.db.tables import JobRow, NodeRow
 from configurator.core.farm import recovery
 from configurator.core.farm.models import (
     ACCEPTING_STATES,
+    JOB_COMMANDS,
     REPORTABLE_STATES,
     JobState,
     NodeState,
@@ -36,9 +37,31 @@ class AgentsMixin(BatchesMixin):
         state: NodeState | str = NodeState.IDLE,
         materials: Mapping[str, float] | None = None,
         auto_clear: bool | None = None,
+        reason: str | None = None,
     ) -> NodeRow:
-        """A node's sign of life with its state (idle/printing/paused) and loaded material
-        (grams per material; ``None`` = unchanged).
+        """:meth:`heartbeat_report` without the operator's command."""
+        node, _ = self.heartbeat_report(
+            node_id, state=state, materials=materials, auto_clear=auto_clear, reason=reason
+        )
+        return node
+
+    def heartbeat_report(
+        self,
+        node_id: str,
+        *,
+        state: NodeState | str = NodeState.IDLE,
+        materials: Mapping[str, float] | None = None,
+        auto_clear: bool | None = None,
+        reason: str | None = None,
+    ) -> tuple[NodeRow, str | None]:
+        """A node's sign of life with its state (idle/printing/paused/offline) and loaded
+        material (grams per material; ``None`` = unchanged); returns the node and the
+        operator's pending command for its printing job (pause/resume, delivered once).
+
+        ``offline`` (with ``reason``: the printer's error, "busy with a print the farm did
+        not start", unreachable) is the agent saying its printer cannot print: the node
+        goes offline at once and its jobs are rerouted as after a heartbeat timeout (the
+        printing one counts a failed attempt); the next idle heartbeat brings it back.
 
         Reported grams update the materials the operator registered the node for; a
         registered material the report leaves out is unloaded (0 g); a material it was
@@ -54,7 +77,11 @@ class AgentsMixin(BatchesMixin):
         now = self.clock()
         with self._tx(routing=True) as s:
             node = self._agent_node(s, node_id)
+            if reported == NodeState.OFFLINE:
+                self._report_offline(s, node, now, (reason or "").strip()[:500])
+                return node, None
             came_back = self._touch(s, node, now)
+            node.state_reason = None
             changed = came_back
             if auto_clear is not None and auto_clear != node.agent_auto_clear:
                 node.agent_auto_clear = bool(auto_clear)
@@ -100,12 +127,64 @@ class AgentsMixin(BatchesMixin):
                 )
                 printing = None
             if node.state not in (NodeState.DRAINING, NodeState.MAINTENANCE):
-                node.state = NodeState.PRINTING if printing is not None else reported
+                if printing is not None:  # a paused print is still this node's job
+                    paused = reported == NodeState.PAUSED
+                    node.state = NodeState.PAUSED if paused else NodeState.PRINTING
+                else:
+                    node.state = reported
             if changed:
                 self._reconcile_node(s, node, now, actor=f"node:{node.name}", reason="node changed")
+            command = self._take_command(printing)
         if changed:
             self._invalidate_view()
-        return node
+        return node, command
+
+    def _report_offline(self, s: Session, node: NodeRow, now: float, reason: str) -> None:
+        """The agent says its printer cannot print: offline now, jobs rerouted."""
+        node.last_heartbeat = now
+        why = reason or "the printer cannot print"
+        if node.state == NodeState.OFFLINE:
+            if node.state_reason != why:
+                node.state_reason = why
+                node.updated_at = now
+            return
+        node.state, node.state_reason, node.updated_at = NodeState.OFFLINE, why, now
+        text = f"node {node.name} reports its printer offline: {why}"
+        self._event(s, now, "node-offline", text, actor=f"node:{node.name}", node_id=node.id)
+        jobs = self.store.open_jobs(s, node_id=node.id, lock=True)
+        fates = recovery.node_lost(
+            node.id, [job_snapshot(j) for j in jobs], max_attempts=self.settings.max_attempts,
+            reason=text,
+        )  # fmt: skip
+        self._apply_fates(s, fates, {str(j.id): j for j in jobs}, now, actor=f"node:{node.name}")
+        self._invalidate_view()
+
+    @staticmethod
+    def _take_command(job: JobRow | None) -> str | None:
+        """The operator's pending pause/resume of ``job`` (cleared: delivered once)."""
+        if job is None or not job.command:
+            return None
+        command, job.command = job.command, None
+        return command
+
+    def request_command(self, job_id: int, command: str) -> JobRow:
+        """An operator asks to pause or resume a printing job; its node gets the command
+        with its next heartbeat or progress reply (409 unless the job is printing)."""
+        if command not in JOB_COMMANDS:
+            raise RequirementsError({"command": f"one of {', '.join(JOB_COMMANDS)}"})
+        now = self.clock()
+        with self.store.transaction() as s:
+            job = self._job(s, job_id)
+            if job.state != JobState.PRINTING:
+                raise ConflictError(
+                    f"job {job_id} is {job.state}, not printing: nothing to {command}"
+                )
+            job.command, job.updated_at = command, now
+            self._event(
+                s, now, f"{command}-requested", f"operator asks node to {command} job {job_id}",
+                actor="operator", job_id=job.id, node_id=job.node_id,
+            )  # fmt: skip
+            return job
 
     def claim(self, node_id: str) -> JobRow | None:
         """Atomically take the head of the node's own queue (assigned → printing).
@@ -220,6 +299,13 @@ class AgentsMixin(BatchesMixin):
         return job
 
     def progress(self, node_id: str, job_id: int, *, percent: float, seconds_left: float) -> JobRow:
+        """The node's printing job is ``percent`` done, ``seconds_left`` to go."""
+        return self.progress_report(node_id, job_id, percent=percent, seconds_left=seconds_left)[0]
+
+    def progress_report(
+        self, node_id: str, job_id: int, *, percent: float, seconds_left: float
+    ) -> tuple[JobRow, str | None]:
+        """:meth:`progress` and the operator's pending command for the job (delivered once)."""
         now = self.clock()
         with self.store.transaction() as s:
             node = self._agent_node(s, node_id)
@@ -228,7 +314,7 @@ class AgentsMixin(BatchesMixin):
             job.progress_pct, job.seconds_left, job.progress_at = percent, seconds_left, now
             job.est_finish = now + seconds_left
             job.updated_at = now
-            return job
+            return job, self._take_command(job)
 
     def complete(
         self, node_id: str, job_id: int, *, actual_seconds: float, grams_used: float

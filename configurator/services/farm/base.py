@@ -355,7 +355,7 @@ class FarmBase:
         """Record a sign of life; returns True if the node was offline (it came back)."""
         node.last_heartbeat = now
         if node.state == NodeState.OFFLINE:
-            node.state = NodeState.IDLE
+            node.state, node.state_reason = NodeState.IDLE, None
             node.updated_at = now
             self._event(
                 s,

@@ -189,8 +189,10 @@ def test_agent_reports_are_validated(farm):
         f"/api/v1/farm/agent/jobs/{job_id}/progress", json={"percent": 140, "seconds_left": 5}
     )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "percent"
-    r = owner.post("/api/v1/farm/agent/heartbeat", json={"state": "offline"})
+    r = owner.post("/api/v1/farm/agent/heartbeat", json={"state": "maintenance"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "state"
+    r = owner.post("/api/v1/farm/agent/heartbeat", json={"state": "offline", "reason": "x" * 501})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "reason"
     r = owner.post(
         f"/api/v1/farm/agent/jobs/{job_id}/complete", json={"actual_seconds": 0, "grams_used": 1}
     )

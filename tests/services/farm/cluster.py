@@ -42,7 +42,7 @@ class Server:
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
-    def start(self, timeout_s: float = 20.0) -> None:
+    def start(self, timeout_s: float = 90.0) -> None:  # a loaded 2-core machine imports slowly
         self.starts += 1
         log = open(self.data_dir.parent / f"server-{self.starts}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(

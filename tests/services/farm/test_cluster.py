@@ -112,7 +112,7 @@ def test_eight_agents_500_jobs_with_random_agent_kills(cluster):
             kills.append(victim)
             last[0] = time.monotonic()
 
-    jobs = wait_all_done(op, 500, 60, tick=chaos)
+    jobs = wait_all_done(op, 500, 180, tick=chaos)  # generous: a loaded 2-core machine
     feeder.join()
     ids = submitted
     assert len(kills) >= 3  # the chaos really happened

@@ -61,14 +61,15 @@ class OctoAgent:
 def farm(tmp_path, two_octoprints):
     """A server, two registered 200 mm PLA nodes, each behind an OctoPrint and an agent."""
     (tmp_path / "data").mkdir()
-    server = Server(tmp_path / "data", env={"CONFIGURATOR_HEARTBEAT_TIMEOUT_S": "10"})
+    env = {"CONFIGURATOR_HEARTBEAT_TIMEOUT_S": "10", "CONFIGURATOR_FARM_CALENDAR": "always"}
+    server = Server(tmp_path / "data", env=env)
     server.start(timeout_s=60)  # a loaded machine can take a while
     op = OperatorClient(server.url, ADMIN)
     agents = []
     for i, printer in enumerate(two_octoprints):
         reg = op.register_node(
             name=f"octo-{i}", technology="FDM", build_volume=(200, 200, 200),
-            materials={"PLA": 10_000},
+            materials={"PLA": 10_000}, auto_clear=True, setup_s=0.0,
         )  # fmt: skip
         (tmp_path / f"agent{i}").mkdir()
         agents.append(OctoAgent(server, reg["node_key"], printer, tmp_path / f"agent{i}"))
@@ -209,13 +210,10 @@ def _long_gcode() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-@pytest.mark.skip(reason="needs server-side plate clearing (issue 14 server part)")
 def test_a_node_without_auto_clear_waits_for_the_plate_to_be_cleared(farm):
     server, op, agents = farm
-    for a in agents:  # the same printers without --auto-clear
-        a.stop()
-        a.args.remove("--auto-clear")
-        a.start()
+    for node in op.request("GET", "/api/v1/farm/nodes").json():  # operators clear the plates
+        op.request("PATCH", f"/api/v1/farm/nodes/{node['id']}", json={"auto_clear": False})
     first, second = submit(op), submit(op)
     wait_jobs(op, [first])
     done = op.job(first)
@@ -226,7 +224,6 @@ def test_a_node_without_auto_clear_waits_for_the_plate_to_be_cleared(farm):
     wait_jobs(op, [second])
 
 
-@pytest.mark.skip(reason="needs server-side pause/resume commands (issue 14 server part)")
 def test_pause_and_resume_from_the_dashboard_reach_octoprint(farm):
     server, op, agents = farm
     job_id = submit(op, LONGER)

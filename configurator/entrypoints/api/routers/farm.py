@@ -36,6 +36,7 @@ from configurator.entrypoints.api.schemas.farm import (
     NodeRegistered,
     NodeUpdate,
     Progress,
+    ProgressReply,
     ts,
 )
 from configurator.errors import NotFoundError, RequirementsError
@@ -204,6 +205,19 @@ def cancel_job(job_id: JobId, farm: FarmDep, _: AdminKey) -> JobPublic:
     return JobPublic.of(farm.cancel_job(job_id))
 
 
+@router.post("/jobs/{job_id}/pause", response_model=JobPublic)
+def pause_job(job_id: JobId, farm: FarmDep, _: AdminKey) -> JobPublic:
+    """Ask the printing node to pause the job (delivered with its next report; 409 unless
+    the job is printing). The node's state shows ``paused`` once its printer paused."""
+    return JobPublic.of(farm.request_command(job_id, "pause"))
+
+
+@router.post("/jobs/{job_id}/resume", response_model=JobPublic)
+def resume_job(job_id: JobId, farm: FarmDep, _: AdminKey) -> JobPublic:
+    """Ask the node to resume the paused job (delivered with its next report)."""
+    return JobPublic.of(farm.request_command(job_id, "resume"))
+
+
 @router.post("/jobs/{job_id}/requeue", response_model=JobPublic)
 def requeue_job(job_id: JobId, farm: FarmDep, _: AdminKey) -> JobPublic:
     """Give a dead-letter (``failed``) job fresh attempts and route it again."""
@@ -241,13 +255,21 @@ def farm_status(
 # -- node agents --------------------------------------------------------------------------
 @router.post("/agent/heartbeat", response_model=HeartbeatReply)
 def heartbeat(body: Heartbeat, farm: FarmDep, settings: SettingsDep, node_id: NodeId) -> Response:
-    """The calling node is alive, in ``state``, with ``materials`` loaded."""
-    node = farm.heartbeat(
-        node_id, state=body.state, materials=body.materials, auto_clear=body.auto_clear
+    """The calling node is alive, in ``state``, with ``materials`` loaded; ``offline``
+    with a ``reason`` when its printer cannot print (its jobs are rerouted at once). The
+    reply carries an operator's pause/resume for its printing job (once)."""
+    node, command = farm.heartbeat_report(
+        node_id,
+        state=body.state,
+        materials=body.materials,
+        auto_clear=body.auto_clear,
+        reason=body.reason,
     )
     return _json(
         HeartbeatReply(
-            node=NodePublic.of(node), heartbeat_interval_s=settings.heartbeat_timeout_s / 3
+            node=NodePublic.of(node),
+            heartbeat_interval_s=settings.heartbeat_timeout_s / 3,
+            command=command,
         )
     )
 
@@ -303,13 +325,14 @@ def job_file(job_id: JobId, farm: FarmDep, node_id: NodeId) -> FileResponse:
     return FileResponse(path, media_type=media, filename=name)
 
 
-@router.post("/agent/jobs/{job_id}/progress", response_model=JobPublic)
+@router.post("/agent/jobs/{job_id}/progress", response_model=ProgressReply)
 def progress(job_id: JobId, body: Progress, farm: FarmDep, node_id: NodeId) -> Response:
-    return _json(
-        JobPublic.of(
-            farm.progress(node_id, job_id, percent=body.percent, seconds_left=body.seconds_left)
-        )
+    """How far the node's printing job is; the reply carries an operator's pause/resume
+    for it (once)."""
+    job, command = farm.progress_report(
+        node_id, job_id, percent=body.percent, seconds_left=body.seconds_left
     )
+    return _json(ProgressReply(**{**JobPublic.of(job).model_dump(), "command": command}))
 
 
 @router.post("/agent/jobs/{job_id}/complete", response_model=JobPublic)

@@ -7,7 +7,7 @@ builds the public shape from a service's row object.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -135,6 +135,9 @@ class NodePublic(BaseModel):
     plate_clear_at: datetime | None = Field(
         default=None, description="clear since then; null: a build waits for an operator"
     )
+    state_reason: str | None = Field(
+        default=None, description="why the node is offline, as its agent reported it"
+    )
 
     @classmethod
     def of(cls, n: Any) -> NodePublic:
@@ -151,6 +154,7 @@ class NodePublic(BaseModel):
             auto_clear=bool(n.auto_clear),
             setup_s=n.setup_s,
             plate_clear_at=ts(n.plate_clear_at),
+            state_reason=getattr(n, "state_reason", None),
         )
 
 
@@ -243,6 +247,10 @@ class JobPublic(BaseModel):
     grams_used: float | None
     last_reason: str | None
     batch_id: str | None = Field(default=None, description="the plate it is printed on")
+    command: Literal["pause", "resume"] | None = Field(
+        default=None,
+        description="an operator's pause/resume not yet delivered to the printing node",
+    )
 
     @classmethod
     def of(cls, j: Any) -> JobPublic:
@@ -273,6 +281,7 @@ class JobPublic(BaseModel):
             grams_used=j.grams_used,
             last_reason=j.last_reason,
             batch_id=getattr(j, "batch_id", None),
+            command=getattr(j, "command", None),
         )
 
 
@@ -362,8 +371,15 @@ class Heartbeat(BaseModel):
         json_schema_extra={"examples": [{"state": "idle", "materials": {"PLA": 930.5}}]},
     )
     state: Annotated[
-        NodeState, WithJsonSchema({"type": "string", "enum": ["idle", "printing", "paused"]})
+        NodeState,
+        WithJsonSchema({"type": "string", "enum": ["idle", "printing", "paused", "offline"]}),
     ] = NodeState.IDLE
+    reason: str | None = Field(
+        default=None,
+        max_length=500,
+        description="with offline: why the printer cannot print (its error, busy with a "
+        "print the farm did not start, unreachable)",
+    )
     materials: Materials | None = Field(
         default=None,
         description=f"material -> grams loaded now (at most {MAX_MATERIALS}); omit to keep",
@@ -375,14 +391,21 @@ class Heartbeat(BaseModel):
     @field_validator("state")
     @classmethod
     def _reportable(cls, v: NodeState) -> NodeState:
-        if v not in (NodeState.IDLE, NodeState.PRINTING, NodeState.PAUSED):
-            raise ValueError("a node reports idle, printing or paused")
+        if v not in (NodeState.IDLE, NodeState.PRINTING, NodeState.PAUSED, NodeState.OFFLINE):
+            raise ValueError("a node reports idle, printing, paused or offline")
         return v
 
 
 class HeartbeatReply(BaseModel):
     node: NodePublic
     heartbeat_interval_s: float = Field(description="send the next heartbeat within this")
+    command: Literal["pause", "resume"] | None = Field(
+        default=None, description="an operator's command for the job printing on this node"
+    )
+
+
+class ProgressReply(JobPublic):
+    """The job, and an operator's pending command for it (delivered once)."""
 
 
 class BatchClaim(BaseModel):
