@@ -50,7 +50,8 @@ def db_url(request, tmp_path):
     with eng.begin() as c:
         c.execute(
             text(
-                "DROP TABLE IF EXISTS farm_events, farm_jobs, farm_nodes, farm_alembic_version CASCADE"
+                "DROP TABLE IF EXISTS farm_events, farm_jobs, farm_nodes, farm_chain, "
+                "trace_catalogs, trace_designs, farm_alembic_version CASCADE"
             )
         )
     eng.dispose()

@@ -34,9 +34,12 @@ class AgentsMixin(FarmBase):
         *,
         state: NodeState | str = NodeState.IDLE,
         materials: Mapping[str, float] | None = None,
+        printer: Mapping[str, Any] | None = None,
     ) -> NodeRow:
         """A node's sign of life with its state (idle/printing/paused) and loaded material
-        (grams per material; ``None`` = unchanged).
+        (grams per material; ``None`` = unchanged). ``printer``: details a connector node
+        reports (firmware, model...; ``None`` = unchanged), kept on the node; a change is
+        logged as a ``printer-info`` event.
 
         Reported grams update the materials the operator registered the node for; a
         registered material the report leaves out is unloaded (0 g); a material it was
@@ -52,6 +55,12 @@ class AgentsMixin(FarmBase):
             node = self._agent_node(s, node_id)
             came_back = self._touch(s, node, now)
             changed = came_back
+            if printer is not None and dict(printer) != (node.printer or {}):
+                node.printer = dict(printer)
+                self._event(
+                    s, now, "printer-info", "printer details reported",
+                    actor=f"node:{node.name}", node_id=node.id, data=dict(printer),
+                )  # fmt: skip
             if materials is not None:
                 registered = dict(node.materials or {})
                 loaded = {m: float(materials.get(m, 0.0)) for m in registered}
@@ -124,9 +133,15 @@ class AgentsMixin(FarmBase):
                             self._sql.node_state, {"nid": node_id, "t_state": NodeState.IDLE.value}
                         )
                     return None, True
+                lot = (node.material_lots or {}).get(head.material)
                 job = s.execute(
                     self._sql.start,
-                    {"jid": head.id, "t_now": now, "t_finish": now + head.est_seconds / node.speed},
+                    {
+                        "jid": head.id,
+                        "t_now": now,
+                        "t_finish": now + head.est_seconds / node.speed,
+                        "t_lot": lot,
+                    },
                 ).first()
                 if node.state != NodeState.PRINTING:
                     s.execute(
@@ -135,6 +150,7 @@ class AgentsMixin(FarmBase):
                 self._event_fast(
                     s, now, "claimed", f"attempt {job.attempts + 1}",
                     actor=f"node:{node.name}", job_id=job.id, node_id=node_id,
+                    data={"material_lot": lot} if lot else None,
                 )  # fmt: skip
                 return job, False
         return self._claim_once_slow(node_id)
@@ -156,6 +172,7 @@ class AgentsMixin(FarmBase):
             job.state, job.started_at, job.updated_at = JobState.PRINTING, now, now
             job.progress_pct = job.seconds_left = job.progress_at = None
             job.est_finish = now + job.est_seconds / node.wall_speed
+            job.material_lot = lot = (node.material_lots or {}).get(job.material)
             node.state = NodeState.PRINTING
             self._event(
                 s,
@@ -165,6 +182,7 @@ class AgentsMixin(FarmBase):
                 actor=f"node:{node.name}",
                 job_id=job.id,
                 node_id=node.id,
+                data={"material_lot": lot} if lot else None,
             )
             return job, False
 
@@ -188,9 +206,17 @@ class AgentsMixin(FarmBase):
             return job
 
     def complete(
-        self, node_id: str, job_id: int, *, actual_seconds: float, grams_used: float
+        self,
+        node_id: str,
+        job_id: int,
+        *,
+        actual_seconds: float,
+        grams_used: float,
+        record: Mapping[str, Any] | None = None,
     ) -> JobRow:
         """Mark the node's printing job done (idempotent: repeating it changes nothing).
+        ``record``: what a connector node reports of the attempt (slicer, profile and
+        G-code hashes...), stored on the job and in the ``completed`` event.
 
         Hot path in SQL Core (one short transaction); an offline node goes the ORM way.
         Finishing early with work queued elsewhere triggers a rebalance towards this node.
@@ -207,6 +233,7 @@ class AgentsMixin(FarmBase):
                         "t_now": now,
                         "t_actual": actual_seconds,
                         "t_used": grams_used,
+                        "t_record": dict(record) if record else None,
                     },
                 ).first()
                 if done is None:  # not this node's printing job: say why
@@ -228,12 +255,12 @@ class AgentsMixin(FarmBase):
                 self._event_fast(
                     s, now, "completed", f"{actual_seconds:.0f} s, {grams_used:.1f} g",
                     actor=f"node:{node.name}", job_id=job_id, node_id=node_id,
-                    data={"actual_seconds": actual_seconds, "grams_used": grams_used},
+                    data=_completed(actual_seconds, grams_used, record),
                 )  # fmt: skip
                 elsewhere = early and s.execute(self._sql.elsewhere, {"nid": node_id}).first()
         if node is None:
             return self._complete_slow(
-                node_id, job_id, actual_seconds=actual_seconds, grams_used=grams_used
+                node_id, job_id, actual_seconds=actual_seconds, grams_used=grams_used, record=record
             )
         if elsewhere:
             with self._tx(routing=True) as s:
@@ -243,7 +270,13 @@ class AgentsMixin(FarmBase):
         return done
 
     def _complete_slow(
-        self, node_id: str, job_id: int, *, actual_seconds: float, grams_used: float
+        self,
+        node_id: str,
+        job_id: int,
+        *,
+        actual_seconds: float,
+        grams_used: float,
+        record: Mapping[str, Any] | None = None,
     ) -> JobRow:
         now = self.clock()
         with self.store.transaction() as s:
@@ -262,6 +295,7 @@ class AgentsMixin(FarmBase):
             )
             job.state, job.finished_at, job.updated_at = JobState.DONE, now, now
             job.actual_seconds, job.grams_used = actual_seconds, grams_used
+            job.record = dict(record) if record else None
             job.progress_pct, job.seconds_left = 100.0, 0.0
             mats = dict(node.materials or {})
             if job.material in mats:
@@ -277,7 +311,7 @@ class AgentsMixin(FarmBase):
                 actor=f"node:{node.name}",
                 job_id=job.id,
                 node_id=node.id,
-                data={"actual_seconds": actual_seconds, "grams_used": grams_used},
+                data=_completed(actual_seconds, grams_used, record),
             )
         if early:
             with self._tx(routing=True) as s:
@@ -302,3 +336,13 @@ class AgentsMixin(FarmBase):
                 node.state = NodeState.IDLE
             self._apply_fates(s, [fate], {str(job.id): job}, now, actor=f"node:{node.name}")
             return job
+
+
+def _completed(
+    actual_seconds: float, grams_used: float, record: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The ``completed`` event's data: the outcome and the node's record of the attempt."""
+    data: dict[str, Any] = {"actual_seconds": actual_seconds, "grams_used": grams_used}
+    if record:
+        data["record"] = dict(record)
+    return data

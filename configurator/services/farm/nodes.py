@@ -26,12 +26,15 @@ class NodesMixin(FarmBase):
         materials: Mapping[str, float],
         speed: float = 1.0,
         time_scale: float = 1.0,
+        material_lots: Mapping[str, str] | None = None,
     ) -> tuple[NodeRow, str]:
         """Add a node; returns (node, node key). The key is shown once: only its hash is kept.
 
         ``materials``: the materials the node may print (grams loaded); the node's own
         reports can change the grams, never the list. ``time_scale``: a simulated printer
-        playing its prints that many times faster than real time (1 for a real printer)."""
+        playing its prints that many times faster than real time (1 for a real printer).
+        ``material_lots``: material -> the spool/lot id loaded (optional; jobs claimed on
+        the node record the lot of their material)."""
         key = new_key("cfn")
         now = self.clock()
         with self._tx(routing=True) as s:
@@ -50,6 +53,7 @@ class NodesMixin(FarmBase):
                 materials={k: float(v) for k, v in materials.items()},
                 state=NodeState.IDLE,
                 key_hash=hash_key(key),
+                material_lots=_lots(material_lots),
                 last_heartbeat=now,
                 created_at=now,
                 updated_at=now,
@@ -62,6 +66,7 @@ class NodesMixin(FarmBase):
                 f"{technology} {build_volume} mm",
                 actor="operator",
                 node_id=node.id,
+                data={"material_lots": node.material_lots} if node.material_lots else None,
             )
             s.flush()
             self._reconcile_node(s, node, now, actor="operator", reason="node joined")
@@ -78,9 +83,11 @@ class NodesMixin(FarmBase):
         speed: float | None = None,
         state: NodeState | str | None = None,
         time_scale: float | None = None,
+        material_lots: Mapping[str, str] | None = None,
     ) -> NodeRow:
         """Change a node; ``state`` may be idle (back in service), maintenance or draining;
-        ``materials`` replaces the registration (materials and grams)."""
+        ``materials`` replaces the registration (materials and grams); ``material_lots``
+        replaces the lots loaded (material -> spool/lot id; ``{}`` clears them)."""
         now = self.clock()
         with self._tx(routing=True) as s:
             node = self._node(s, node_id)
@@ -94,6 +101,8 @@ class NodesMixin(FarmBase):
                 node.speed = speed
             if time_scale is not None:
                 node.time_scale = float(time_scale)
+            if material_lots is not None:
+                node.material_lots = _lots(material_lots)
             if state is not None:
                 state = NodeState(state)
                 if state not in (NodeState.IDLE, NodeState.MAINTENANCE, NodeState.DRAINING):
@@ -105,7 +114,13 @@ class NodesMixin(FarmBase):
                 node.state = state
             node.updated_at = now
             self._event(
-                s, now, "node-updated", "operator update", actor="operator", node_id=node.id
+                s,
+                now,
+                "node-updated",
+                "operator update",
+                actor="operator",
+                node_id=node.id,
+                data=None if material_lots is None else {"material_lots": node.material_lots},
             )
             self._reconcile_node(s, node, now, actor="operator", reason=f"node {node.state}")
         self._invalidate_view()
@@ -142,3 +157,9 @@ class NodesMixin(FarmBase):
     def get_node(self, node_id: str) -> NodeRow:
         with self.store.transaction() as s:
             return self._node(s, node_id, lock=False)
+
+
+def _lots(lots: Mapping[str, str] | None) -> dict[str, str] | None:
+    """The lots to keep: material -> lot id (blank ids dropped; None when none is left)."""
+    kept = {str(m): str(v).strip() for m, v in (lots or {}).items() if str(v).strip()}
+    return kept or None

@@ -61,6 +61,7 @@ def register_node(body: NodeCreate, farm: FarmDep, _: AdminKey) -> NodeRegistere
         materials=body.materials,
         speed=body.speed,
         time_scale=body.time_scale,
+        material_lots=body.material_lots,
     )
     return NodeRegistered(node=NodePublic.of(node), node_key=key)
 
@@ -228,7 +229,9 @@ def farm_status(
 @router.post("/agent/heartbeat", response_model=HeartbeatReply)
 def heartbeat(body: Heartbeat, farm: FarmDep, settings: SettingsDep, node_id: NodeId) -> Response:
     """The calling node is alive, in ``state``, with ``materials`` loaded."""
-    node = farm.heartbeat(node_id, state=body.state, materials=body.materials)
+    node = farm.heartbeat(
+        node_id, state=body.state, materials=body.materials, printer=body.printer
+    )
     return _json(
         HeartbeatReply(
             node=NodePublic.of(node), heartbeat_interval_s=settings.heartbeat_timeout_s / 3
@@ -278,7 +281,11 @@ def progress(job_id: JobId, body: Progress, farm: FarmDep, node_id: NodeId) -> R
 def complete(job_id: JobId, body: Complete, farm: FarmDep, node_id: NodeId) -> Response:
     """The job printed; repeating this report is harmless."""
     job = farm.complete(
-        node_id, job_id, actual_seconds=body.actual_seconds, grams_used=body.grams_used
+        node_id,
+        job_id,
+        actual_seconds=body.actual_seconds,
+        grams_used=body.grams_used,
+        record=body.record,
     )
     return _json(JobPublic.of(job))
 

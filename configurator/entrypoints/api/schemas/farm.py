@@ -7,14 +7,42 @@ builds the public shape from a service's row object.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+import math
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from configurator.core.farm.models import JobState, NodeState, Technology
 
 MaterialName = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.+-]+$")]
 Size = Annotated[float, Field(gt=0, le=10_000, description="mm")]
+LotId = Annotated[str, Field(max_length=128, description="spool/lot id ('' to clear)")]
+#: limits of a node's flat report (``record`` on complete, ``printer`` on heartbeat)
+FLAT_MAX_KEYS, FLAT_MAX_KEY, FLAT_MAX_STR = 32, 64, 512
+
+
+def _flat(value: dict[str, Any]) -> dict[str, Any]:
+    """A flat JSON object: ≤ 32 keys of 1..64 characters; values strings ≤ 512 characters,
+    finite numbers, booleans or null."""
+    if len(value) > FLAT_MAX_KEYS:
+        raise ValueError(f"at most {FLAT_MAX_KEYS} keys, got {len(value)}")
+    for key, v in value.items():
+        if not 1 <= len(key) <= FLAT_MAX_KEY:
+            raise ValueError(f"key {key[:70]!r}: 1 to {FLAT_MAX_KEY} characters")
+        if isinstance(v, str):
+            if len(v) > FLAT_MAX_STR:
+                raise ValueError(f"{key}: a string of at most {FLAT_MAX_STR} characters")
+        elif isinstance(v, bool) or v is None:
+            continue
+        elif isinstance(v, int | float):
+            if not math.isfinite(v):
+                raise ValueError(f"{key}: numbers must be finite")
+        else:
+            raise ValueError(f"{key}: a string, number, boolean or null (the object is flat)")
+    return value
+
+
+FlatRecord = Annotated[dict[str, Any], AfterValidator(_flat)]
 
 
 def ts(t: float | None) -> datetime | None:
@@ -55,6 +83,10 @@ class NodeCreate(BaseModel):
         description="a simulated printer playing prints this many times faster than real "
         "time (1 for a real printer); routing and quotes use speed × time_scale",
     )
+    material_lots: dict[MaterialName, LotId] | None = Field(
+        default=None,
+        description="material -> spool/lot id loaded (optional; recorded with each job)",
+    )
 
 
 class NodeUpdate(BaseModel):
@@ -71,6 +103,9 @@ class NodeUpdate(BaseModel):
     speed: float | None = Field(default=None, ge=0.01, le=100)
     time_scale: float | None = Field(default=None, ge=1, le=1_000_000)
     state: NodeState | None = None
+    material_lots: dict[MaterialName, LotId] | None = Field(
+        default=None, description="material -> spool/lot id loaded now (replaces; {} clears)"
+    )
 
     @field_validator("state")
     @classmethod
@@ -90,6 +125,8 @@ class NodePublic(BaseModel):
     time_scale: float = 1.0
     state: NodeState
     last_heartbeat: datetime | None
+    material_lots: dict[str, str] = Field(default_factory=dict)
+    printer: dict[str, Any] | None = Field(default=None, description="as the node reports it")
 
     @classmethod
     def of(cls, n: Any) -> NodePublic:
@@ -103,6 +140,8 @@ class NodePublic(BaseModel):
             time_scale=n.time_scale or 1.0,
             state=n.state,
             last_heartbeat=ts(n.last_heartbeat),
+            material_lots=getattr(n, "material_lots", None) or {},
+            printer=getattr(n, "printer", None),
         )
 
 
@@ -315,6 +354,9 @@ class Heartbeat(BaseModel):
     materials: dict[MaterialName, Annotated[float, Field(ge=0, le=1_000_000)]] | None = Field(
         default=None, description="material -> grams loaded now; omit to keep"
     )
+    printer: FlatRecord | None = Field(
+        default=None, description="printer details (firmware, model...; flat); omit to keep"
+    )
 
     @field_validator("state")
     @classmethod
@@ -351,6 +393,11 @@ class Complete(BaseModel):
     )
     actual_seconds: float = Field(gt=0, le=30 * 86400, description="measured print time")
     grams_used: float = Field(ge=0, le=1_000_000)
+    record: FlatRecord | None = Field(
+        default=None,
+        description="what a connector node knows of the attempt: slicer, slicer_profile, "
+        "profile_sha256, gcode_sha256... (flat; ≤ 32 keys)",
+    )
 
 
 class Fail(BaseModel):
