@@ -29,9 +29,7 @@ class ChainSql:
     def __init__(self, dialect: str):
         lock = " FOR UPDATE" if dialect == "postgresql" else ""
         self.head = f"SELECT last_id, last_hash, n FROM farm_chain WHERE id = 1{lock}"
-        self.new_head = (
-            "INSERT INTO farm_chain (id, last_id, last_hash, n) VALUES (1, :last_id, :last_hash, :n)"
-        )
+        self.new_head = "INSERT INTO farm_chain (id, last_id, last_hash, n) VALUES (1, :last_id, :last_hash, :n)"
         self.move_head = (
             "UPDATE farm_chain SET last_id = :last_id, last_hash = :last_hash, n = n + :k "
             "WHERE id = 1"

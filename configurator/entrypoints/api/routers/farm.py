@@ -8,7 +8,7 @@ See docs/farm.md for every endpoint with an example.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from configurator.core.farm.models import JobState, Technology
-from configurator.entrypoints.api.deps import AdminKey, FarmDep, NodeId, SettingsDep
+from configurator.entrypoints.api.deps import AdminKey, FarmDep, NodeId, SettingsDep, TraceDep
 from configurator.entrypoints.api.schemas.farm import (
     Capabilities,
     ClaimedJob,
@@ -186,6 +186,13 @@ def get_job(job_id: JobId, farm: FarmDep, _: AdminKey) -> JobDetail:
     )
 
 
+@router.get("/jobs/{job_id}/record")
+def job_record(job_id: JobId, trace: TraceDep, _: AdminKey) -> dict[str, Any]:
+    """The job's production record (operator view: node ids, actors, event data and the
+    event chain hashes included; docs/trace.md)."""
+    return trace.job_record(job_id, audience="operator")
+
+
 @router.post("/jobs/{job_id}/cancel", response_model=JobPublic)
 def cancel_job(job_id: JobId, farm: FarmDep, _: AdminKey) -> JobPublic:
     return JobPublic.of(farm.cancel_job(job_id))
@@ -229,9 +236,7 @@ def farm_status(
 @router.post("/agent/heartbeat", response_model=HeartbeatReply)
 def heartbeat(body: Heartbeat, farm: FarmDep, settings: SettingsDep, node_id: NodeId) -> Response:
     """The calling node is alive, in ``state``, with ``materials`` loaded."""
-    node = farm.heartbeat(
-        node_id, state=body.state, materials=body.materials, printer=body.printer
-    )
+    node = farm.heartbeat(node_id, state=body.state, materials=body.materials, printer=body.printer)
     return _json(
         HeartbeatReply(
             node=NodePublic.of(node), heartbeat_interval_s=settings.heartbeat_timeout_s / 3
