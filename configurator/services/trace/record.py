@@ -74,7 +74,8 @@ class TraceService:
             if job is None:
                 raise NotFoundError(f"job {job_id} not found")
             siblings = self.store.jobs_for_order(s, job.order_token) if job.order_token else [job]
-            piece = self._piece(s, job, audience)
+            rows = self._rows(s, job)
+        piece = self._piece(*rows, audience)  # outside: provenance opens its own transactions
         return filled(
             {
                 "record": "production record",
@@ -91,7 +92,8 @@ class TraceService:
             jobs = self.store.jobs_for_order(s, token)
             if not jobs:
                 raise NotFoundError("no such order")
-            pieces = [self._piece(s, j, audience) for j in jobs]
+            rows = [self._rows(s, j) for j in jobs]
+        pieces = [self._piece(*r, audience) for r in rows]
         return filled(
             {
                 "record": "production record",
@@ -122,9 +124,13 @@ class TraceService:
             "page": f"/orders/{first.order_token}",
         }
 
-    def _piece(self, s: Any, job: JobRow, audience: Audience) -> dict[str, Any]:
+    def _rows(self, s: Any, job: JobRow) -> tuple[JobRow, NodeRow | None, list[Any]]:
         node = s.get(NodeRow, job.node_id) if job.node_id else None
-        events = self.store.job_events(s, job.id)
+        return job, node, self.store.job_events(s, job.id)
+
+    def _piece(
+        self, job: JobRow, node: NodeRow | None, events: list[Any], audience: Audience
+    ) -> dict[str, Any]:
         customer = audience == "customer"
         reported = dict(job.record or {})
         slicing = {k: reported.pop(k, None) for k in SLICING_KEYS}
