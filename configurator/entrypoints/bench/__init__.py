@@ -23,6 +23,7 @@ BENCH_MODULES = (
     "configurator.entrypoints.bench.simulate",
     "configurator.entrypoints.bench.startup",
     "configurator.entrypoints.bench.connector",
+    "configurator.entrypoints.bench.trace",
 )
 
 
