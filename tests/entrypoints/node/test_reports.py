@@ -27,7 +27,8 @@ def test_new_fields_fall_back_to_the_first_api(tmp_path):
             assert not node.extended and reply["node"]["state"] == "idle"
             assert node.heartbeat("offline", reason="MINTEMP triggered!") is None  # not sent
             assert node.claim()["job"]["id"] == job_id
-        with NodeClient(live.url, key) as fresh:  # learns it from the completion report
+        with NodeClient(live.url, key) as fresh:  # the farm takes ``record`` (issue 16)
             done = fresh.complete(job_id, actual_seconds=12, grams_used=1.5, record={"slicer": "x"})
-            assert done["state"] == "done" and done["actual_seconds"] == 12 and not fresh.extended
+            assert done["state"] == "done" and done["actual_seconds"] == 12 and fresh.extended
+            assert live.app.state.container.farm.get_job(job_id).record == {"slicer": "x"}
         op.close()
