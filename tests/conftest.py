@@ -51,7 +51,8 @@ def db_url(request, tmp_path):
         c.execute(
             text(
                 "DROP TABLE IF EXISTS farm_batches, farm_events, farm_jobs, farm_nodes, runs, "
-                "run_events, run_servers, farm_alembic_version CASCADE"
+                "run_events, run_servers, farm_chain, trace_catalogs, trace_designs, "
+                "farm_alembic_version CASCADE"
             )
         )
     eng.dispose()

@@ -45,6 +45,16 @@ def load_catalog(path: str | Path) -> Catalog:
     return catalog
 
 
+def load_catalog_source(raw: bytes, where: str) -> Catalog:
+    """Load a catalog from its file bytes (a stored catalog version; ``where`` names it in
+    problems); its content hash is the sha256 of ``raw``, as for the file."""
+    catalog, problems = _parse(raw, where)
+    if problems:
+        raise CatalogError(problems)
+    assert catalog is not None
+    return catalog
+
+
 def load_catalogs(directory: str | Path) -> dict[str, Catalog]:
     """Every ``*.yaml`` catalog in ``directory`` by id (sorted by file name).
 
@@ -120,6 +130,13 @@ def _load(path: Path) -> tuple[Catalog | None, list[Problem]]:
         raw = path.read_bytes()
     except OSError as exc:
         return None, [Problem(where, 0, 0, f"cannot read catalog: {exc.strerror or exc}")]
+    catalog, problems = _parse(raw, where)
+    if catalog is not None:
+        catalog._path = path
+    return catalog, problems
+
+
+def _parse(raw: bytes, where: str) -> tuple[Catalog | None, list[Problem]]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -160,8 +177,8 @@ def _load(path: Path) -> tuple[Catalog | None, list[Problem]]:
     problems.extend(_generator_problems(catalog, locate))
     if problems:
         return None, sorted(set(problems))
-    catalog._path = path
     catalog._content_hash = hashlib.sha256(raw).hexdigest()
+    catalog._source = raw
     catalog._program = program
     return catalog, []
 

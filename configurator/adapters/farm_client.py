@@ -100,35 +100,8 @@ class _Base:
             delay = min(delay * 2, 1.0)
 
 
-#: report fields newer than the first farm API (issue 14): sent only when set, and
-#: dropped (once, for good) when the server refuses them as unknown
-NEW_HEARTBEAT_FIELDS = ("reason", "printer", "auto_clear")
-NEW_COMPLETE_FIELDS = ("record",)
-
-
 class NodeClient(_Base):
-    """The calling node's side of the API (its key identifies it).
-
-    Against a server without the newer report fields (``heartbeat``: state ``offline``,
-    ``reason``, ``printer``, ``auto_clear``; ``complete``: ``record``) the client notices
-    the 422 naming them, logs it once and goes on with the first API: the extra fields are
-    dropped, and an ``offline`` heartbeat is not sent at all (:meth:`heartbeat` returns
-    None), so the server's heartbeat timeout takes the node offline instead.
-    """
-
-    #: False once the server refused the newer fields
-    extended: bool = True
-
-    def _legacy(self, exc: RequirementsError, sent: set[str]) -> bool:
-        """True when ``exc`` refused only fields the first API lacks (then switch to it)."""
-        if not set(exc.fields) or not set(exc.fields) <= sent:
-            return False
-        self.extended = False
-        log.warning(
-            "the farm server does not take %s yet; reporting without them",
-            ", ".join(sorted(exc.fields)),
-        )
-        return True
+    """The calling node's side of the API (its key identifies it)."""
 
     def heartbeat(
         self,
@@ -138,26 +111,16 @@ class NodeClient(_Base):
         reason: str | None = None,
         printer: Mapping[str, Any] | None = None,
         auto_clear: bool | None = None,
-    ) -> dict | None:
-        """-> ``{"node": {...}, "heartbeat_interval_s": s, ["command": ...]}``; None when an
-        ``offline`` heartbeat was not sent (a server without that state)."""
+    ) -> dict:
+        """-> ``{"node": {...}, "heartbeat_interval_s": s, "command": pause|resume|None}``.
+        ``offline`` with ``reason``: the printer cannot print (the farm reroutes its jobs);
+        ``printer``: details (state, temperatures, bed...), ≤ 32 flat values."""
         body: dict[str, Any] = {"state": state}
         if materials is not None:
             body["materials"] = dict(materials)
         extra = {"reason": reason, "printer": dict(printer or {}) or None, "auto_clear": auto_clear}
-        extra = {k: v for k, v in extra.items() if v is not None}
-        if state == "offline":
-            extra["state"] = state
-        if not self.extended:
-            if state == "offline":
-                return None
-            extra = {}
-        try:
-            return self.request("POST", f"{API}/agent/heartbeat", json={**body, **extra}).json()
-        except RequirementsError as exc:
-            if not self._legacy(exc, set(extra)):
-                raise
-        return self.heartbeat(state, materials)
+        body.update({k: v for k, v in extra.items() if v is not None})
+        return self.request("POST", f"{API}/agent/heartbeat", json=body).json()
 
     def claim(self) -> dict | None:
         """-> ``{"job": {...}, "file_url": path}`` or None when there is nothing to print."""
@@ -168,7 +131,7 @@ class NodeClient(_Base):
         return self.request("GET", file_url).content
 
     def progress(self, job_id: int, *, percent: float, seconds_left: float) -> dict:
-        """-> the job (and, from servers that have it, ``command``: pause/resume/cancel)."""
+        """-> the job and ``command``: an operator's pause/resume for it, or None."""
         body = {"percent": percent, "seconds_left": seconds_left}
         return self.request("POST", f"{API}/agent/jobs/{job_id}/progress", json=body).json()
 
@@ -182,14 +145,8 @@ class NodeClient(_Base):
     ) -> dict:
         """``record``: production facts (slicer, hashes, firmware...), ≤ 32 str/number values."""
         body: dict[str, Any] = {"actual_seconds": actual_seconds, "grams_used": grams_used}
-        extra = {"record": dict(record)} if record and self.extended else {}
-        try:
-            return self.request(
-                "POST", f"{API}/agent/jobs/{job_id}/complete", json={**body, **extra}
-            ).json()
-        except RequirementsError as exc:
-            if not self._legacy(exc, set(extra)):
-                raise
+        if record:
+            body["record"] = dict(record)
         return self.request("POST", f"{API}/agent/jobs/{job_id}/complete", json=body).json()
 
     def fail(self, job_id: int, *, reason: str) -> dict:

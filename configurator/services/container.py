@@ -2,7 +2,7 @@
 
 ``Container.build(settings)`` opens the store (migrating it), loads or creates the admin
 key, and wires the farm, the catalogs, the design book, the run manager, the order and the
-quote services together; ``close()`` stops the run manager and disposes of the store. The web
+quote services, the design provenance, production records and reprints together; ``close()`` stops the run manager and disposes of the store. The web
 app (``create_app``) keeps one container in ``app.state.container``; tests and commands
 that need a farm without HTTP build their own.
 """
@@ -19,6 +19,9 @@ from configurator.services.farm.auth import load_or_create_admin_key
 from configurator.services.farm.service import FarmService
 from configurator.services.orders import OrderService
 from configurator.services.quotes import QuoteService
+from configurator.services.trace.provenance import Provenance
+from configurator.services.trace.record import TraceService
+from configurator.services.trace.reprint import ReprintService
 from configurator.settings import Settings
 
 
@@ -34,6 +37,9 @@ class Container:
     runs: RunManager
     orders: OrderService
     quotes: QuoteService
+    provenance: Provenance
+    trace: TraceService
+    reprints: ReprintService
     admin_key: str
     admin_key_generated: bool
 
@@ -46,10 +52,13 @@ class Container:
         admin_key, generated = load_or_create_admin_key(settings)
         farm = FarmService(store, settings, admin_key=admin_key, policy=settings.routing_policy)
         catalogs = CatalogCache(settings.catalog_dir)
-        book = DesignBook(settings, catalogs=catalogs)
+        provenance = Provenance(store)
+        book = DesignBook(settings, catalogs=catalogs, versions=provenance)
         runs = RunManager(settings, store, on_records=book.put_many)
         orders = OrderService(farm=farm, book=book, catalogs=catalogs)
         quotes = QuoteService(farm=farm, book=book, catalogs=catalogs)
+        trace = TraceService(store, provenance, book=book)
+        reprints = ReprintService(farm=farm, orders=orders, book=book, provenance=provenance)
         return cls(
             settings=settings,
             store=store,
@@ -59,6 +68,9 @@ class Container:
             runs=runs,
             orders=orders,
             quotes=quotes,
+            provenance=provenance,
+            trace=trace,
+            reprints=reprints,
             admin_key=admin_key,
             admin_key_generated=generated,
         )

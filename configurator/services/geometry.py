@@ -217,6 +217,30 @@ def build_design(
     return parts
 
 
+def rebuild_design(catalog: Any, record: Any) -> Parts:
+    """Build a design record's meshes afresh — no memory or file cache — and check them
+    (raises :class:`MeshCheckError`): what an exact reprint compares with the hashes
+    recorded when the design was first made."""
+    values = design_values(catalog, record)
+    parts = Parts(
+        design_id=record.design_id,
+        catalog_id=catalog.id,
+        generator=catalog.generator,
+        meshes=registry.generate(catalog.generator, values, design_id=record.design_id),
+        values=values,
+        material=str(record.material),
+    )
+    check_parts(catalog, parts).raise_for_failure()
+    return parts
+
+
+def parts_sha256(parts: Parts) -> dict[str, str]:
+    """sha256 hex of each part's STL file."""
+    return {
+        name: hashlib.sha256(data).hexdigest() for name, data in export_parts(parts, "stl").items()
+    }
+
+
 def check_parts(catalog: Any, parts: Parts, *, seed: int = CHECK_SEED) -> CheckReport:
     """Run every mesh check on ``parts`` against ``catalog``; the report is also stored on
     ``parts.report``. Never raises for a failed check (see ``report.raise_for_failure``)."""

@@ -14,12 +14,14 @@ checked in the transaction that creates the jobs.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from configurator.errors import NotFoundError
+from configurator.services import geometry
 from configurator.services.quotes import (
     MAX_QUANTITY,
     design_record,
@@ -93,6 +95,9 @@ class OrderPublic(BaseModel):
     )
     finished_at: float | None = Field(default=None, description="when the last piece was done")
     waiting_reason: str | None = Field(default=None, description="why a piece waits, if one does")
+    reprint_of: str | None = Field(
+        default=None, description="the token of the order this one reprints exactly"
+    )
     links: dict[str, str]
 
 
@@ -115,6 +120,7 @@ class OrderService:
         record = design_record(self.book, order.design_id)
         piece = piece_of(self.book, self.catalogs, record, order.material)
         data = self.book.file_bytes(record, "3mf")
+        self.remember(record, data)
         token = secrets.token_urlsafe(24)
         # all pieces in one transaction: a failure leaves no orphan job without a token
         self.farm.submit_jobs(
@@ -136,6 +142,20 @@ class OrderService:
             require_makeable=True,
         )
         return self.get(token)
+
+    def remember(self, record: Any, plate: bytes) -> None:
+        """Keep the design's provenance for its production record: the catalog version,
+        the generator identity, the sha256 of each part's STL and of the plate file."""
+        versions = getattr(self.book, "versions", None)
+        if versions is None:
+            return
+        catalog = self.book.catalog(record)
+        hashes = None
+        if catalog is not None:
+            hashes = geometry.parts_sha256(geometry.build_design(catalog, record))
+        versions.remember(
+            record, catalog, parts_sha256=hashes, file_sha256=hashlib.sha256(plate).hexdigest()
+        )
 
     def get(self, token: str) -> OrderPublic:
         """The order and its jobs' live state; :class:`NotFoundError` for unknown tokens."""
@@ -208,9 +228,12 @@ class OrderService:
             ready_by=None if est_finish is None else iso(est_finish).isoformat(),  # type: ignore[union-attr]
             finished_at=max(done_at) if done_at and state == "done" else None,
             waiting_reason=waiting,
+            reprint_of=first.reprint_of,
             links={
                 "self": f"/api/v1/orders/{token}",
                 "page": f"/orders/{token}",
+                "record": f"/api/v1/orders/{token}/record",
+                "record_page": f"/orders/{token}/record",
                 "stl": f"/api/v1/designs/{first.design_id}.stl",
                 "3mf": f"/api/v1/designs/{first.design_id}.3mf",
             },

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 _PARAM = re.compile(r"(?<!:):(\w+)")
-JSON_COLUMNS = frozenset({"materials", "data"})
+JSON_COLUMNS = frozenset({"materials", "data", "material_lots", "printer", "record"})
 
 
 class RawRow(SimpleNamespace):
@@ -48,6 +48,13 @@ class RawTransaction:
     def __init__(self, cur: Any, *, postgres: bool):
         self._cur = cur
         self._pg = postgres
+        #: events logged in this transaction, appended to the chain before commit
+        self.events: list[dict[str, Any]] = []
+
+    def fetchall(self) -> list[dict[str, Any]]:
+        """The remaining rows of the last statement as dicts (JSON columns left as read)."""
+        names = [d[0] for d in self._cur.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in self._cur.fetchall()]
 
     def execute(self, sql: str, params: dict[str, Any]) -> _RawResult:
         if self._pg:

@@ -20,7 +20,7 @@ class Statements:
             "UPDATE farm_nodes SET last_heartbeat = :t_now WHERE id = :nid "
             "AND state NOT IN ('offline', 'removed') RETURNING state, name, "
             "speed * time_scale AS speed, materials, technology, auto_clear, setup_s, "
-            "plate_clear_at"
+            "plate_clear_at, material_lots"
         )
         self.head = (
             f"SELECT {cols} FROM farm_jobs WHERE node_id = :nid AND state IN ('printing', 'assigned') "
@@ -29,7 +29,8 @@ class Statements:
         )
         self.start = (
             "UPDATE farm_jobs SET state = 'printing', started_at = :t_now, updated_at = :t_now, "
-            "progress_pct = NULL, seconds_left = NULL, progress_at = NULL, est_finish = :t_finish "
+            "progress_pct = NULL, seconds_left = NULL, progress_at = NULL, est_finish = :t_finish, "
+            "material_lot = :t_lot "
             f"WHERE id = :jid AND state = 'assigned' RETURNING {cols}"
         )
         self.node_state = "UPDATE farm_nodes SET state = :t_state WHERE id = :nid"
@@ -38,14 +39,10 @@ class Statements:
             "SELECT id FROM farm_jobs WHERE node_id = :nid AND state = 'assigned' "
             "AND id <> :jid AND material = :mat AND priority = :prio LIMIT 1"
         )
-        self.event = (
-            "INSERT INTO farm_events (at, job_id, node_id, actor, kind, reason, data) "
-            "VALUES (:at, :job_id, :node_id, :actor, :kind, :reason, :data)"
-        )
         self.job_for_update = f"SELECT {cols} FROM farm_jobs WHERE id = :jid{lock}"
         self.done = (
             "UPDATE farm_jobs SET state = 'done', finished_at = :t_now, updated_at = :t_now, "
-            "actual_seconds = :t_actual, grams_used = :t_used, progress_pct = 100.0, "
+            "actual_seconds = :t_actual, grams_used = :t_used, progress_pct = 100.0, record = :t_record, "
             "seconds_left = 0.0 WHERE id = :jid AND node_id = :nid AND state = 'printing' "
             f"RETURNING {cols}"
         )

@@ -8,6 +8,8 @@ rendered here for both.
 * SQLite: every transaction is ``BEGIN IMMEDIATE`` (writers serialized).
 * PostgreSQL: the claim selects the queue head ``FOR UPDATE SKIP LOCKED``; other mutations
   lock the rows they change ``FOR UPDATE``; routing transactions take an advisory lock.
+* Events: a transaction buffers the events it logs (:meth:`Store.log_event`) and appends
+  them to the hash chain just before it commits (:mod:`configurator.adapters.db.chain`).
 
 The schema is created by Alembic (``adapters/db/migrations``, version table
 ``farm_alembic_version``); :meth:`Store.migrate` upgrades to head.
@@ -25,12 +27,16 @@ from alembic.config import Config
 from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from configurator.adapters.db.chain import append_events, chain_sql, read_events, read_head
 from configurator.adapters.db.engine import make_engine, normalize_url
 from configurator.adapters.db.raw import RawTransaction
 from configurator.adapters.db.tables import EventRow, JobRow, NodeRow
+from configurator.core.farm.chain import ChainReport, verify_chain
 from configurator.core.farm.models import QUEUE_ORDER, FarmTotals, JobState, NodeState
 
 ROUTING_LOCK_KEY = 0x6661726D  # "farm"
+#: ``Session.info`` key of the events a transaction logged (appended before commit)
+PENDING_EVENTS = "farm_events"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 __all__ = ["MIGRATIONS_DIR", "ROUTING_LOCK_KEY", "Store", "queue_order_sql"]
@@ -63,10 +69,14 @@ def queue_order_sql() -> str:
 class Store:
     """Engine + session factory + dialect-aware queries. Use :meth:`transaction`."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, chained: bool = True):
+        """``chained=False``: events are inserted without the hash chain (the bench's
+        baseline; never for a farm)."""
         self.url = normalize_url(url)
         self.engine = make_engine(self.url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.chained = chained
+        self._chain_sql = chain_sql(self.engine.dialect.name)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def migrate(self) -> None:
@@ -85,6 +95,26 @@ class Store:
         """One transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success."""
         with self._sessions.begin() as session:
             yield session
+            pending = session.info.pop(PENDING_EVENTS, None)
+            if pending:
+                cur = session.connection().connection.cursor()
+                try:
+                    tx = RawTransaction(cur, postgres=not self.is_sqlite)
+                    append_events(tx, self._chain_sql, pending, chained=self.chained)
+                finally:
+                    cur.close()
+
+    @staticmethod
+    def log_event(s: Session, **event: Any) -> None:
+        """Buffer an event (``at, job_id, node_id, actor, kind, reason, data``) of the
+        transaction ``s``; it is appended to the hash chain when the transaction commits."""
+        s.info.setdefault(PENDING_EVENTS, []).append(event)
+
+    def verify_chain(self) -> ChainReport:
+        """Walk the event log's hash chain (:func:`configurator.core.farm.chain.verify_chain`)."""
+        with self.raw_transaction() as tx:
+            head = read_head(tx, self._chain_sql)
+            return verify_chain(read_events(tx, self._chain_sql), head)
 
     def routing_lock(self, s: Session) -> None:
         """Serialize routing transactions: a transaction-scoped advisory lock on PostgreSQL
@@ -103,7 +133,9 @@ class Store:
         try:
             if self.is_sqlite:
                 cur.execute("BEGIN IMMEDIATE")
-            yield RawTransaction(cur, postgres=not self.is_sqlite)
+            tx = RawTransaction(cur, postgres=not self.is_sqlite)
+            yield tx
+            append_events(tx, self._chain_sql, tx.events, chained=self.chained)
             raw.commit()
         except BaseException:
             raw.rollback()

@@ -49,6 +49,10 @@ class NodeRow(Base):
     #: why the node is offline as its agent reported it (printer error, busy with a print
     #: the farm did not start, cannot be reached); None when in service or timed out
     state_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: printer details a connector node reports on its heartbeat (firmware, model...)
+    printer: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: material -> spool/lot id the operator entered when loading it
+    material_lots: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
 
     @property
     def wall_speed(self) -> float:
@@ -102,6 +106,12 @@ class JobRow(Base):
     batch_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     #: an operator's pause/resume waiting to be delivered to the printing node (once)
     command: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: what a connector node reported with the completed attempt (slicer, G-code hash...)
+    record: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: the lot of the job's material loaded on its node when the attempt was claimed
+    material_lot: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    #: the order token this job's order reprints (None: an original)
+    reprint_of: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class BatchRow(Base):
@@ -136,6 +146,52 @@ class EventRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: hash chain (core/farm/chain.py): the predecessor's hash and this event's own
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class ChainHeadRow(Base):
+    """The one row (id 1) naming the last event of the hash chain; appenders lock it."""
+
+    __tablename__ = "farm_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class CatalogVersionRow(Base):
+    """A catalog file as a design was made from it, stored by its content hash (sha256 of
+    the bytes), with the generator's code identity when it was first stored."""
+
+    __tablename__ = "trace_catalogs"
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    catalog_id: Mapped[str] = mapped_column(String(128))
+    version: Mapped[str] = mapped_column(String(64))
+    generator: Mapped[str] = mapped_column(String(64))
+    generator_identity: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(Text)
+    stored_at: Mapped[float] = mapped_column(Float)
+
+
+class DesignTraceRow(Base):
+    """A design's provenance: its full record, the generator identity it was made with,
+    the sha256 of its mesh files (per part STL, the plate 3MF)."""
+
+    __tablename__ = "trace_designs"
+    __table_args__ = (Index("ix_trace_designs_catalog_hash", "catalog_hash"),)
+
+    design_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    catalog_hash: Mapped[str] = mapped_column(String(64))
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    generator_identity: Mapped[dict[str, Any]] = mapped_column(JSON)
+    parts_sha256: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    file_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    revalidated_from: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
 
 
 class RunRow(Base):

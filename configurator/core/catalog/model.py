@@ -188,6 +188,7 @@ class Catalog(Strict):
     _path: Path | None = PrivateAttr(default=None)
     _content_hash: str = PrivateAttr(default="")
     _program: Any = PrivateAttr(default=None)
+    _source: bytes | None = PrivateAttr(default=None)
 
     def __repr__(self) -> str:
         return f"Catalog(id={self.id!r}, version={self.version!r}, path={str(self._path)!r})"
@@ -196,6 +197,11 @@ class Catalog(Strict):
     def path(self) -> Path | None:
         """Where the catalog was loaded from (None when built in memory)."""
         return self._path
+
+    @property
+    def source(self) -> bytes | None:
+        """The bytes the catalog was loaded from (None when built in memory)."""
+        return self._source
 
     @property
     def content_hash(self) -> str:

@@ -13,7 +13,8 @@ machines do not change the id).
 that call no host function (``estimator`` None) are what they were before the field existed.
 ``farm`` likewise: the fingerprint of the farm a farm-attached run was limited to
 (:class:`~configurator.core.farm.capability.FarmProfile`), None for a run on the catalog's
-own printers.
+own printers. ``generator_code`` likewise: set only on a design re-validated after its
+generator's code changed (docs/trace.md), so it gets an id of its own.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ IDENTITY_FIELDS = (
     "feasible",
 )
 #: identity fields that count only when not None
-OPTIONAL_IDENTITY_FIELDS = ("estimator", "farm")
+OPTIONAL_IDENTITY_FIELDS = ("estimator", "farm", "generator_code")
 
 
 def round_sig(value: float, digits: int = SIGNIFICANT) -> float:
@@ -111,6 +112,11 @@ class DesignRecord(_Model):
         default=None,
         description="fingerprint of the farm whose printers the run was limited to "
         "(None: the catalog's own printers)",
+    )
+    generator_code: str | None = Field(
+        default=None,
+        description="code identity of the generator a design was re-validated with after "
+        "its generator changed (None: not re-validated; docs/trace.md)",
     )
     mesh: MeshInfo | None = None
     files: dict[str, str] = Field(default_factory=dict)

@@ -25,6 +25,8 @@ from configurator.services.design.runs import RunManager
 from configurator.services.farm.service import FarmService
 from configurator.services.orders import OrderService
 from configurator.services.quotes import QuoteService
+from configurator.services.trace.record import TraceService
+from configurator.services.trace.reprint import ReprintService
 from configurator.settings import Settings
 
 _operator_scheme = HTTPBearer(
@@ -74,6 +76,14 @@ async def get_quotes(c: ContainerDep) -> QuoteService:
     return c.quotes
 
 
+async def get_trace(c: ContainerDep) -> TraceService:
+    return c.trace
+
+
+async def get_reprints(c: ContainerDep) -> ReprintService:
+    return c.reprints
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 FarmDep = Annotated[FarmService, Depends(get_farm)]
 CatalogsDep = Annotated[CatalogCache, Depends(get_catalogs)]
@@ -81,6 +91,8 @@ BookDep = Annotated[DesignBook, Depends(get_book)]
 RunsDep = Annotated[RunManager, Depends(get_runs)]
 OrdersDep = Annotated[OrderService, Depends(get_orders)]
 QuotesDep = Annotated[QuoteService, Depends(get_quotes)]
+TraceDep = Annotated[TraceService, Depends(get_trace)]
+ReprintsDep = Annotated[ReprintService, Depends(get_reprints)]
 
 
 async def require_admin(

@@ -14,6 +14,7 @@ FastAPI documents the success and the 422 of operations with parameters. On top,
   and ``422`` (FastAPI's ``HTTPValidationError``: one entry per field);
 * a state change (``POST``/``PATCH``/``DELETE``) of the farm, or an order: ``409`` (a
   transition refused, a name taken, no capable printer);
+* an error status a route declares itself (e.g. ``409`` of a quote) gets the schema too;
 * operations listed in :data:`EXTRA` their own (``429`` with ``Retry-After`` for new runs,
   ``503`` when print estimates are unavailable).
 
@@ -107,9 +108,10 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():
             responses = operation.setdefault("responses", {})
-            for status in sorted(statuses_of(method, path, operation)):
+            declared = {int(c) for c in responses if c.isdigit() and c.startswith("4")}
+            for status in sorted(statuses_of(method, path, operation) | declared):
                 entry = responses.setdefault(str(status), {})
-                entry.setdefault("description", DESCRIPTIONS[status])
+                entry.setdefault("description", DESCRIPTIONS.get(status, "Refused"))
                 ref = VALIDATION_REF if status == 422 else ERROR_REF
                 entry["content"] = {"application/json": {"schema": ref}}
                 if status in HEADERS:

@@ -26,6 +26,7 @@ BENCH_MODULES = (
     "configurator.entrypoints.bench.connector",
     "configurator.entrypoints.bench.load",
     "configurator.entrypoints.bench.run_events",
+    "configurator.entrypoints.bench.trace",
 )
 
 

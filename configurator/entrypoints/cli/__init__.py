@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "node",
     "farm",
     "estimate",
+    "trace",
     "bench",
 )
 

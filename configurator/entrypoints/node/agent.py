@@ -140,8 +140,6 @@ class _Agent:
         if (state, reason) != self.reported:
             log.info("printer %s%s", state, f": {reason}" if reason else "")
             self.reported = (state, reason)
-        if reply is None:  # a server without "offline": its heartbeat timeout tells it
-            return
         self.node = reply["node"]
         self.interval = float(reply["heartbeat_interval_s"])
         self.obey(reply.get("command"))

@@ -40,10 +40,14 @@ class Estimate(BaseModel):
 class DesignBook:
     """Find, file and serve design records. Thread-safe."""
 
-    def __init__(self, settings: Any, *, catalogs: Any = None):
-        """``catalogs``: an object with ``all() -> {id: Catalog}`` (saves re-loading)."""
+    def __init__(self, settings: Any, *, catalogs: Any = None, versions: Any = None):
+        """``catalogs``: an object with ``all() -> {id: Catalog}`` (saves re-loading).
+        ``versions``: the design provenance (:class:`~configurator.services.trace.provenance.Provenance`):
+        filed records are remembered there with their catalog version, and a record whose
+        catalog file changed since is served from its stored catalog version."""
         self.settings = settings
         self.catalogs = catalogs
+        self.versions = versions
         self.folder = Path(settings.data_dir) / "records"
         self._lock = threading.Lock()
         self._records: OrderedDict[str, Any] = OrderedDict()
@@ -65,6 +69,8 @@ class DesignBook:
                 self._records.popitem(last=False)
         if not path.exists():
             storage.write_bytes_atomic(path, record.model_dump_json(indent=1).encode())
+        if self.versions is not None:
+            self.versions.remember(record, self.catalog(record))
 
     def record(self, design_id: str) -> Any:
         """The record with this id; :class:`NotFoundError` when this server never made it."""
@@ -76,10 +82,12 @@ class DesignBook:
             raise NotFoundError(f"no design {design_id!r}")
         path = self.folder / f"{design_id}.json"
         try:
-            raw = storage.read_bytes(path)
+            record = DesignRecord.model_validate_json(storage.read_bytes(path))
         except FileNotFoundError:
-            raise NotFoundError(f"no design {design_id!r}") from None
-        record = DesignRecord.model_validate_json(raw)
+            kept = self.versions.design(design_id) if self.versions is not None else None
+            if kept is None:
+                raise NotFoundError(f"no design {design_id!r}") from None
+            record = kept.record  # the file was deleted: the store keeps the record
         with self._lock:
             self._records[design_id] = record
         return record
@@ -107,10 +115,16 @@ class DesignBook:
         return cached
 
     def catalog(self, record: Any) -> Any | None:
-        """The loaded catalog of a record (None: the services load it themselves)."""
-        if self.catalogs is None:
-            return None
-        return self.catalogs.all().get(record.catalog_id)
+        """The loaded catalog of a record: the current one when it is the version the
+        record was made from, else the stored version (None: the services load it)."""
+        current = None if self.catalogs is None else self.catalogs.all().get(record.catalog_id)
+        if current is not None and current.content_hash == record.catalog_hash:
+            return current
+        if self.versions is not None and record.catalog_hash:
+            stored = self.versions.catalog(record.catalog_hash)
+            if stored is not None:
+                return stored
+        return current
 
     # ------------------------------------------------------------------ estimates
     def estimate(self, record: Any, material: str | None = None) -> Estimate:

@@ -38,10 +38,16 @@ class AgentsMixin(BatchesMixin):
         materials: Mapping[str, float] | None = None,
         auto_clear: bool | None = None,
         reason: str | None = None,
+        printer: Mapping[str, Any] | None = None,
     ) -> NodeRow:
         """:meth:`heartbeat_report` without the operator's command."""
         node, _ = self.heartbeat_report(
-            node_id, state=state, materials=materials, auto_clear=auto_clear, reason=reason
+            node_id,
+            state=state,
+            materials=materials,
+            auto_clear=auto_clear,
+            reason=reason,
+            printer=printer,
         )
         return node
 
@@ -53,6 +59,7 @@ class AgentsMixin(BatchesMixin):
         materials: Mapping[str, float] | None = None,
         auto_clear: bool | None = None,
         reason: str | None = None,
+        printer: Mapping[str, Any] | None = None,
     ) -> tuple[NodeRow, str | None]:
         """A node's sign of life with its state (idle/printing/paused/offline) and loaded
         material (grams per material; ``None`` = unchanged); returns the node and the
@@ -62,6 +69,8 @@ class AgentsMixin(BatchesMixin):
         not start", unreachable) is the agent saying its printer cannot print: the node
         goes offline at once and its jobs are rerouted as after a heartbeat timeout (the
         printing one counts a failed attempt); the next idle heartbeat brings it back.
+        ``printer``: details a connector node reports (firmware, temperatures, bed...;
+        ``None`` = unchanged), kept on the node; a change is logged as ``printer-info``.
 
         Reported grams update the materials the operator registered the node for; a
         registered material the report leaves out is unloaded (0 g); a material it was
@@ -92,6 +101,12 @@ class AgentsMixin(BatchesMixin):
                         f"auto_clear={bool(node.auto_clear)} (the registration applies)",
                         actor=f"node:{node.name}", node_id=node.id,
                     )  # fmt: skip
+            if printer is not None and dict(printer) != (node.printer or {}):
+                node.printer = dict(printer)
+                self._event(
+                    s, now, "printer-info", "printer details reported",
+                    actor=f"node:{node.name}", node_id=node.id, data=dict(printer),
+                )  # fmt: skip
             if materials is not None:
                 registered = dict(node.materials or {})
                 loaded = {m: float(materials.get(m, 0.0)) for m in registered}
@@ -244,9 +259,15 @@ class AgentsMixin(BatchesMixin):
                     ).first()
                     plate = self.may_batch(head, node, now, others is not None)
             if node is not None and not plate:
+                lot = (node.material_lots or {}).get(head.material)
                 job = s.execute(
                     self._sql.start,
-                    {"jid": head.id, "t_now": now, "t_finish": now + head.est_seconds / node.speed},
+                    {
+                        "jid": head.id,
+                        "t_now": now,
+                        "t_finish": now + head.est_seconds / node.speed,
+                        "t_lot": lot,
+                    },
                 ).first()
                 if node.state != NodeState.PRINTING:
                     s.execute(
@@ -255,6 +276,7 @@ class AgentsMixin(BatchesMixin):
                 self._event_fast(
                     s, now, "claimed", f"attempt {job.attempts + 1}",
                     actor=f"node:{node.name}", job_id=job.id, node_id=node_id,
+                    data={"material_lot": lot} if lot else None,
                 )  # fmt: skip
                 return job, False
         if plate:
@@ -278,6 +300,7 @@ class AgentsMixin(BatchesMixin):
             job.state, job.started_at, job.updated_at = JobState.PRINTING, now, now
             job.progress_pct = job.seconds_left = job.progress_at = None
             job.est_finish = now + job.est_seconds / node.wall_speed
+            job.material_lot = lot = (node.material_lots or {}).get(job.material)
             node.state = NodeState.PRINTING
             self._event(
                 s,
@@ -287,6 +310,7 @@ class AgentsMixin(BatchesMixin):
                 actor=f"node:{node.name}",
                 job_id=job.id,
                 node_id=node.id,
+                data={"material_lot": lot} if lot else None,
             )
             return job, False
 
@@ -317,9 +341,17 @@ class AgentsMixin(BatchesMixin):
             return job, self._take_command(job)
 
     def complete(
-        self, node_id: str, job_id: int, *, actual_seconds: float, grams_used: float
+        self,
+        node_id: str,
+        job_id: int,
+        *,
+        actual_seconds: float,
+        grams_used: float,
+        record: Mapping[str, Any] | None = None,
     ) -> JobRow:
         """Mark the node's printing job done (idempotent: repeating it changes nothing).
+        ``record``: what a connector node reports of the attempt (slicer, profile and
+        G-code hashes...), stored on the job and in the ``completed`` event.
 
         Hot path in SQL Core (one short transaction); an offline node goes the ORM way.
         Finishing early with work queued elsewhere triggers a rebalance towards this node.
@@ -336,6 +368,7 @@ class AgentsMixin(BatchesMixin):
                         "t_now": now,
                         "t_actual": actual_seconds,
                         "t_used": grams_used,
+                        "t_record": dict(record) if record else None,
                     },
                 ).first()
                 if done is None:  # not this node's printing job: say why
@@ -358,12 +391,12 @@ class AgentsMixin(BatchesMixin):
                 self._event_fast(
                     s, now, "completed", f"{actual_seconds:.0f} s, {grams_used:.1f} g",
                     actor=f"node:{node.name}", job_id=job_id, node_id=node_id,
-                    data={"actual_seconds": actual_seconds, "grams_used": grams_used},
+                    data=_completed(actual_seconds, grams_used, record),
                 )  # fmt: skip
                 elsewhere = early and s.execute(self._sql.elsewhere, {"nid": node_id}).first()
         if node is None:
             return self._complete_slow(
-                node_id, job_id, actual_seconds=actual_seconds, grams_used=grams_used
+                node_id, job_id, actual_seconds=actual_seconds, grams_used=grams_used, record=record
             )
         if elsewhere:
             with self._tx(routing=True) as s:
@@ -373,7 +406,13 @@ class AgentsMixin(BatchesMixin):
         return done
 
     def _complete_slow(
-        self, node_id: str, job_id: int, *, actual_seconds: float, grams_used: float
+        self,
+        node_id: str,
+        job_id: int,
+        *,
+        actual_seconds: float,
+        grams_used: float,
+        record: Mapping[str, Any] | None = None,
     ) -> JobRow:
         now = self.clock()
         with self.store.transaction() as s:
@@ -392,6 +431,7 @@ class AgentsMixin(BatchesMixin):
             )
             job.state, job.finished_at, job.updated_at = JobState.DONE, now, now
             job.actual_seconds, job.grams_used = actual_seconds, grams_used
+            job.record = dict(record) if record else None
             job.progress_pct, job.seconds_left = 100.0, 0.0
             mats = dict(node.materials or {})
             if job.material in mats:
@@ -408,7 +448,7 @@ class AgentsMixin(BatchesMixin):
                 actor=f"node:{node.name}",
                 job_id=job.id,
                 node_id=node.id,
-                data={"actual_seconds": actual_seconds, "grams_used": grams_used},
+                data=_completed(actual_seconds, grams_used, record),
             )
         if early:
             with self._tx(routing=True) as s:
@@ -434,3 +474,13 @@ class AgentsMixin(BatchesMixin):
             node.plate_clear_at = after_build(self.settings, node, now)  # the failed build is on it
             self._apply_fates(s, [fate], {str(job.id): job}, now, actor=f"node:{node.name}")
             return job
+
+
+def _completed(
+    actual_seconds: float, grams_used: float, record: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The ``completed`` event's data: the outcome and the node's record of the attempt."""
+    data: dict[str, Any] = {"actual_seconds": actual_seconds, "grams_used": grams_used}
+    if record:
+        data["record"] = dict(record)
+    return data

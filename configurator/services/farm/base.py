@@ -24,7 +24,7 @@ from configurator.adapters.db.raw import RawTransaction
 from configurator.adapters.db.snapshots import job_snapshot, node_snapshot, remaining_seconds
 from configurator.adapters.db.statements import statements_for
 from configurator.adapters.db.store import Store
-from configurator.adapters.db.tables import EventRow, JobRow, NodeRow
+from configurator.adapters.db.tables import JobRow, NodeRow
 from configurator.core.farm import recovery
 from configurator.core.farm.capability import FarmView, waiting_reason
 from configurator.core.farm.models import (
@@ -116,16 +116,15 @@ class FarmBase:
         node_id: str | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
-        s.add(
-            EventRow(
-                at=now,
-                job_id=job_id,
-                node_id=node_id,
-                actor=actor,
-                kind=kind,
-                reason=reason,
-                data=data,
-            )
+        self.store.log_event(
+            s,
+            at=now,
+            job_id=job_id,
+            node_id=node_id,
+            actor=actor,
+            kind=kind,
+            reason=reason,
+            data=data,
         )
 
     def _node(self, s: Session, node_id: str, *, lock: bool = True) -> NodeRow:
@@ -386,8 +385,7 @@ class FarmBase:
         node_id=None,
         data=None,
     ) -> None:
-        s.execute(
-            self._sql.event,
+        s.events.append(
             {
                 "at": now,
                 "job_id": job_id,
@@ -396,5 +394,5 @@ class FarmBase:
                 "kind": kind,
                 "reason": reason,
                 "data": data,
-            },
+            }
         )

@@ -94,7 +94,7 @@ class BatchesMixin(FarmBase):
                 head,
                 [(j, None) for j in snaps[1:]],
                 bed=(node.bv_x, node.bv_y),
-                speed=node.speed,
+                speed=node.wall_speed,
                 now=now,
                 since=rows[head.id].created_at,
                 horizon=horizon,
@@ -107,8 +107,9 @@ class BatchesMixin(FarmBase):
             for job in jobs:
                 job.state, job.started_at, job.updated_at = JobState.PRINTING, now, now
                 job.progress_pct = job.seconds_left = job.progress_at = None
-                job.est_finish = now + plate.est_seconds / node.speed
+                job.est_finish = now + plate.est_seconds / node.wall_speed
                 job.batch_id = batch.id if batch else None
+                job.material_lot = (node.material_lots or {}).get(job.material)
                 reason = f"attempt {job.attempts + 1}"
                 if batch is not None:
                     reason += f"; plate {batch.id}: {len(jobs)} jobs"

@@ -43,6 +43,7 @@ class JobsMixin(FarmBase):
         order_token: str | None = None,
         actor: str = "operator",
         require_makeable: bool = False,
+        reprint_of: str | None = None,
     ) -> list[JobRow]:
         """Store the file under ``data_dir/jobs/`` and route one job per entry of ``labels``
         (an order's pieces) in ONE transaction: all are created, or none.
@@ -50,7 +51,8 @@ class JobsMixin(FarmBase):
         ``require_makeable`` (orders): :class:`NoCapableNodeError` (409) naming what is
         missing when no registered node (any state but removed) can make it — checked in
         the routing transaction, so capabilities that changed since a quote count.
-        Otherwise such a job waits (``queued``) with the reason.
+        Otherwise such a job waits (``queued``) with the reason. ``reprint_of``: the
+        token of the order an exact reprint repeats (kept on the jobs and in the event).
 
         Exactly one of ``file_bytes`` / ``file_path``. ``bbox`` mm, ``est_seconds`` on a
         speed-1 node, ``grams`` of ``material``, ``deadline`` POSIX s. Raises
@@ -109,6 +111,7 @@ class JobsMixin(FarmBase):
                     design_id=design_id,
                     label=label,
                     order_token=order_token,
+                    reprint_of=reprint_of,
                     file_path=str(path),
                     file_name=name,
                     file_sha256=digest,
@@ -145,6 +148,7 @@ class JobsMixin(FarmBase):
                     f"{name} ({len(file_bytes)} bytes)",
                     actor=actor,
                     job_id=job.id,
+                    data=_submitted(job, reprint_of),
                 )
             self._route_rows(s, jobs, now, actor="router", state=state)
         self._invalidate_view()  # the next quote counts these jobs in the queues
@@ -277,3 +281,16 @@ class JobsMixin(FarmBase):
             if node_id is not None and job.node_id != node_id:
                 raise ForbiddenError(f"job {job_id} is not assigned to this node")
             return Path(job.file_path), job.file_name
+
+
+def _submitted(job: JobRow, reprint_of: str | None) -> dict[str, Any]:
+    """The ``submitted`` event's data: what the job prints (chained with the event)."""
+    data: dict[str, Any] = {
+        "design_id": job.design_id,
+        "file_sha256": job.file_sha256,
+        "material": job.material,
+        "order_token": job.order_token,
+    }
+    if reprint_of:
+        data["reprint_of"] = reprint_of
+    return data

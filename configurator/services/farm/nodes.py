@@ -28,6 +28,7 @@ class NodesMixin(FarmBase):
         time_scale: float = 1.0,
         auto_clear: bool = False,
         setup_s: float | None = None,
+        material_lots: Mapping[str, str] | None = None,
     ) -> tuple[NodeRow, str]:
         """Add a node; returns (node, node key). The key is shown once: only its hash is kept.
 
@@ -35,7 +36,9 @@ class NodesMixin(FarmBase):
         reports can change the grams, never the list. ``time_scale``: a simulated printer
         playing its prints that many times faster than real time (1 for a real printer).
         ``auto_clear``: it clears its own plate after ``setup_s`` (default: the technology's
-        setting); otherwise an operator clears it after every build (plate-cleared)."""
+        setting); otherwise an operator clears it after every build (plate-cleared).
+        ``material_lots``: material -> the spool/lot id loaded (optional; jobs claimed on
+        the node record the lot of their material)."""
         key = new_key("cfn")
         now = self.clock()
         with self._tx(routing=True) as s:
@@ -57,6 +60,7 @@ class NodesMixin(FarmBase):
                 auto_clear=bool(auto_clear),
                 setup_s=setup_s,
                 plate_clear_at=now,
+                material_lots=_lots(material_lots),
                 last_heartbeat=now,
                 created_at=now,
                 updated_at=now,
@@ -69,6 +73,7 @@ class NodesMixin(FarmBase):
                 f"{technology} {build_volume} mm",
                 actor="operator",
                 node_id=node.id,
+                data={"material_lots": node.material_lots} if node.material_lots else None,
             )
             s.flush()
             self._reconcile_node(s, node, now, actor="operator", reason="node joined")
@@ -87,9 +92,11 @@ class NodesMixin(FarmBase):
         time_scale: float | None = None,
         auto_clear: bool | None = None,
         setup_s: float | None = None,
+        material_lots: Mapping[str, str] | None = None,
     ) -> NodeRow:
         """Change a node; ``state`` may be idle (back in service), maintenance or draining;
-        ``materials`` replaces the registration (materials and grams)."""
+        ``materials`` replaces the registration (materials and grams); ``material_lots``
+        replaces the lots loaded (material -> spool/lot id; ``{}`` clears them)."""
         now = self.clock()
         with self._tx(routing=True) as s:
             node = self._node(s, node_id)
@@ -107,6 +114,8 @@ class NodesMixin(FarmBase):
                 node.auto_clear = bool(auto_clear)
             if setup_s is not None:
                 node.setup_s = setup_s
+            if material_lots is not None:
+                node.material_lots = _lots(material_lots)
             if state is not None:
                 state = NodeState(state)
                 if state not in (NodeState.IDLE, NodeState.MAINTENANCE, NodeState.DRAINING):
@@ -118,7 +127,13 @@ class NodesMixin(FarmBase):
                 node.state = state
             node.updated_at = now
             self._event(
-                s, now, "node-updated", "operator update", actor="operator", node_id=node.id
+                s,
+                now,
+                "node-updated",
+                "operator update",
+                actor="operator",
+                node_id=node.id,
+                data=None if material_lots is None else {"material_lots": node.material_lots},
             )
             self._reconcile_node(s, node, now, actor="operator", reason=f"node {node.state}")
         self._invalidate_view()
@@ -155,3 +170,9 @@ class NodesMixin(FarmBase):
     def get_node(self, node_id: str) -> NodeRow:
         with self.store.transaction() as s:
             return self._node(s, node_id, lock=False)
+
+
+def _lots(lots: Mapping[str, str] | None) -> dict[str, str] | None:
+    """The lots to keep: material -> lot id (blank ids dropped; None when none is left)."""
+    kept = {str(m): str(v).strip() for m, v in (lots or {}).items() if str(v).strip()}
+    return kept or None

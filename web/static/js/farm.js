@@ -10,6 +10,9 @@ const history = []; // [{t, loads: {nodeId: hours}}]
 const names = {};
 let timer = null;
 
+// a job's production record (printable; the page reads the key kept for this tab)
+function recordLink(id) { return el("a", { href: `/farm/jobs/${id}/record`, title: "Production record" }, `#${id}`); }
+
 function auth() { return { Authorization: `Bearer ${sessionStorage.getItem(KEY) || ""}` }; }
 
 $("key-form").addEventListener("submit", (e) => {
@@ -64,7 +67,7 @@ function renderCounts(status) {
 function renderEvents(status) {
   $("events").replaceChildren(...status.events.map((ev) => el("li", {},
     el("span", { class: "muted" }, fmtTime(ev.at)), " ",
-    el("strong", {}, ev.kind), ev.job_id ? ` job #${ev.job_id}` : "", ev.node_id ? ` on ${names[ev.node_id] || ev.node_id}` : "",
+    el("strong", {}, ev.kind), ev.job_id ? " job " : "", ev.job_id ? recordLink(ev.job_id) : "", ev.node_id ? ` on ${names[ev.node_id] || ev.node_id}` : "",
     ev.reason ? ` — ${ev.reason}` : "")));
 }
 
@@ -72,7 +75,7 @@ async function renderWaiting() {
   const jobs = await api("/api/v1/farm/jobs?state=queued&limit=50", { headers: auth() });
   const head = el("thead", {}, el("tr", {}, ["Job", "Design", "Material", "Why it waits"].map((h) => el("th", { scope: "col" }, h))));
   const rows = jobs.length ? jobs.map((j) => el("tr", { "data-job-id": j.id },
-    el("td", {}, `#${j.id}`), el("td", {}, j.label || j.design_id.slice(0, 12)), el("td", {}, `${j.material} · ${j.technology}`),
+    el("td", {}, recordLink(j.id)), el("td", {}, j.label || j.design_id.slice(0, 12)), el("td", {}, `${j.material} · ${j.technology}`),
     el("td", { class: "waiting-reason" }, j.last_reason || "—")))
     : [el("tr", {}, el("td", { colspan: 4, class: "muted" }, "No job is waiting."))];
   $("waiting-jobs").replaceChildren(head, el("tbody", {}, rows));
@@ -82,7 +85,7 @@ async function renderFailed() {
   const jobs = await api("/api/v1/farm/jobs?state=failed&limit=50", { headers: auth() });
   const head = el("thead", {}, el("tr", {}, ["Job", "Design", "Material", "Reason", ""].map((h) => el("th", { scope: "col" }, h))));
   const rows = jobs.length ? jobs.map((j) => el("tr", {},
-    el("td", {}, `#${j.id}`), el("td", {}, j.label || j.design_id.slice(0, 12)), el("td", {}, j.material),
+    el("td", {}, recordLink(j.id)), el("td", {}, j.label || j.design_id.slice(0, 12)), el("td", {}, j.material),
     el("td", {}, j.last_reason || "—"),
     el("td", {}, el("button", { type: "button", class: "secondary", onclick: () => action(`/api/v1/farm/jobs/${j.id}/requeue`, `Requeue #${j.id}`) }, "Requeue"))))
     : [el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No failed jobs."))];

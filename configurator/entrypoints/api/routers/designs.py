@@ -78,7 +78,7 @@ def design_quote(
     material: Annotated[
         str | None, Query(max_length=64, description="default: the design's")
     ] = None,
-    quantity: Annotated[int, Query(description=f"1 to {MAX_QUANTITY}")] = 1,
+    quantity: Annotated[int, Query(ge=1, le=MAX_QUANTITY, description=f"1 to {MAX_QUANTITY}")] = 1,
 ) -> Quote:
     return quotes.quote(design_id, material=material, quantity=quantity)
 

@@ -8,7 +8,7 @@ See docs/farm.md for every endpoint with an example.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from configurator.core.farm.models import JobState, Technology
-from configurator.entrypoints.api.deps import AdminKey, FarmDep, NodeId, SettingsDep
+from configurator.entrypoints.api.deps import AdminKey, FarmDep, NodeId, SettingsDep, TraceDep
 from configurator.entrypoints.api.guard import check_text
 from configurator.entrypoints.api.schemas.farm import (
     BatchClaim,
@@ -66,6 +66,7 @@ def register_node(body: NodeCreate, farm: FarmDep, _: AdminKey) -> NodeRegistere
         time_scale=body.time_scale,
         auto_clear=body.auto_clear,
         setup_s=body.setup_s,
+        material_lots=body.material_lots,
     )
     return NodeRegistered(node=NodePublic.of(node), node_key=key)
 
@@ -200,6 +201,13 @@ def get_job(job_id: JobId, farm: FarmDep, _: AdminKey) -> JobDetail:
     )
 
 
+@router.get("/jobs/{job_id}/record")
+def job_record(job_id: JobId, trace: TraceDep, _: AdminKey) -> dict[str, Any]:
+    """The job's production record (operator view: node ids, actors, event data and the
+    event chain hashes included; docs/trace.md)."""
+    return trace.job_record(job_id, audience="operator")
+
+
 @router.post("/jobs/{job_id}/cancel", response_model=JobPublic)
 def cancel_job(job_id: JobId, farm: FarmDep, _: AdminKey) -> JobPublic:
     return JobPublic.of(farm.cancel_job(job_id))
@@ -264,6 +272,7 @@ def heartbeat(body: Heartbeat, farm: FarmDep, settings: SettingsDep, node_id: No
         materials=body.materials,
         auto_clear=body.auto_clear,
         reason=body.reason,
+        printer=body.printer,
     )
     return _json(
         HeartbeatReply(
@@ -339,7 +348,11 @@ def progress(job_id: JobId, body: Progress, farm: FarmDep, node_id: NodeId) -> R
 def complete(job_id: JobId, body: Complete, farm: FarmDep, node_id: NodeId) -> Response:
     """The job printed; repeating this report is harmless."""
     job = farm.complete(
-        node_id, job_id, actual_seconds=body.actual_seconds, grams_used=body.grams_used
+        node_id,
+        job_id,
+        actual_seconds=body.actual_seconds,
+        grams_used=body.grams_used,
+        record=body.record,
     )
     return _json(JobPublic.of(job))
 

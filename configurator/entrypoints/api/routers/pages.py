@@ -1,7 +1,9 @@
 """The web configurator's HTML pages (templates in the top-level ``web/``).
 
 Pages: ``/`` gallery, ``/products/{id}`` product form + results, ``/orders/{token}``
-order status, ``/farm`` operator dashboard (the admin key is entered in the page). Every
+order status, ``/orders/{token}/record`` its printable production record,
+``/farm`` operator dashboard (the admin key is entered in the page) and
+``/farm/jobs/{id}/record`` a job's record for operators (loaded with that key). Every
 page shows the demo banner ("demo printers run N× faster than real time") when the farm's
 nodes play their prints faster than real time. The
 static files and three.js are mounted by :func:`configurator.entrypoints.api.web.mount_static`.
@@ -16,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from configurator.entrypoints.api.clients import ensure_client_cookie
-from configurator.entrypoints.api.deps import CatalogsDep, FarmDep, OrdersDep, RunsDep
+from configurator.entrypoints.api.deps import CatalogsDep, FarmDep, OrdersDep, RunsDep, TraceDep
 from configurator.entrypoints.api.schemas.catalogs import catalog_detail, farm_availability
 from configurator.entrypoints.api.web import TEMPLATE_DIR, static_url
 from configurator.errors import NotFoundError
@@ -93,6 +95,20 @@ def order_page(request: Request, token: str, orders: OrdersDep, farm: FarmDep) -
         token=token,
         time_scale=farm.capabilities().time_scale,
     )
+
+
+@router.get("/orders/{token}/record", response_class=HTMLResponse)
+def order_record_page(request: Request, token: str, trace: TraceDep) -> HTMLResponse:
+    try:
+        record = trace.order_record(token, audience="customer")
+    except NotFoundError:
+        return error_page(request, 404, "Order not found", "Check the link you were given.")
+    return render(request, "record.html", record=record, back=f"/orders/{token}")
+
+
+@router.get("/farm/jobs/{job_id}/record", response_class=HTMLResponse)
+def job_record_page(request: Request, job_id: int) -> HTMLResponse:
+    return render(request, "job_record.html", nav="farm", job_id=job_id)
 
 
 @router.get("/farm", response_class=HTMLResponse)

@@ -6,13 +6,16 @@ builds the public shape from a service's row object.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictFloat,
     WithJsonSchema,
     field_validator,
@@ -39,6 +42,33 @@ Materials = Annotated[
 #: request bodies take JSON numbers as they are (no "1.5" for a number, no false for 0)
 STRICT = ConfigDict(extra="forbid")
 Size = Annotated[StrictFloat, Field(gt=0, le=10_000, description="mm")]
+LotId = Annotated[str, Field(max_length=128, description="spool/lot id ('' to clear)")]
+#: limits of a node's flat report (``record`` on complete, ``printer`` on heartbeat)
+FLAT_MAX_KEYS, FLAT_MAX_KEY, FLAT_MAX_STR = 32, 64, 512
+
+
+def _flat(value: dict[str, Any]) -> dict[str, Any]:
+    """A flat JSON object: ≤ 32 keys of 1..64 characters; values strings ≤ 512 characters,
+    finite numbers, booleans or null."""
+    if len(value) > FLAT_MAX_KEYS:
+        raise ValueError(f"at most {FLAT_MAX_KEYS} keys, got {len(value)}")
+    for key, v in value.items():
+        if not 1 <= len(key) <= FLAT_MAX_KEY:
+            raise ValueError(f"key {key[:70]!r}: 1 to {FLAT_MAX_KEY} characters")
+        if isinstance(v, str):
+            if len(v) > FLAT_MAX_STR:
+                raise ValueError(f"{key}: a string of at most {FLAT_MAX_STR} characters")
+        elif isinstance(v, bool) or v is None:
+            continue
+        elif isinstance(v, int | float):
+            if not math.isfinite(v):
+                raise ValueError(f"{key}: numbers must be finite")
+        else:
+            raise ValueError(f"{key}: a string, number, boolean or null (the object is flat)")
+    return value
+
+
+FlatRecord = Annotated[dict[str, Any], AfterValidator(_flat)]
 
 
 def ts(t: float | None) -> datetime | None:
@@ -79,13 +109,17 @@ class NodeCreate(BaseModel):
         description="a simulated printer playing prints this many times faster than real "
         "time (1 for a real printer); routing and quotes use speed × time_scale",
     )
-    auto_clear: bool = Field(
+    auto_clear: StrictBool = Field(
         default=False,
         description="clears its own plate (belt printer, auto-eject); else an operator "
         "clears it after every build (POST /nodes/{id}/plate-cleared)",
     )
     setup_s: StrictFloat | None = Field(
         default=None, ge=0, le=7 * 86400, description="plate change, s (default: the technology's)"
+    )
+    material_lots: dict[MaterialName, LotId] | None = Field(
+        default=None,
+        description="material -> spool/lot id loaded (optional; recorded with each job)",
     )
 
 
@@ -109,8 +143,11 @@ class NodeUpdate(BaseModel):
         ]
         | None
     ) = None
-    auto_clear: bool | None = None
+    auto_clear: StrictBool | None = None
     setup_s: StrictFloat | None = Field(default=None, ge=0, le=7 * 86400)
+    material_lots: dict[MaterialName, LotId] | None = Field(
+        default=None, description="material -> spool/lot id loaded now (replaces; {} clears)"
+    )
 
     @field_validator("state")
     @classmethod
@@ -138,6 +175,8 @@ class NodePublic(BaseModel):
     state_reason: str | None = Field(
         default=None, description="why the node is offline, as its agent reported it"
     )
+    material_lots: dict[str, str] = Field(default_factory=dict)
+    printer: dict[str, Any] | None = Field(default=None, description="as the node reports it")
 
     @classmethod
     def of(cls, n: Any) -> NodePublic:
@@ -155,6 +194,8 @@ class NodePublic(BaseModel):
             setup_s=n.setup_s,
             plate_clear_at=ts(n.plate_clear_at),
             state_reason=getattr(n, "state_reason", None),
+            material_lots=getattr(n, "material_lots", None) or {},
+            printer=getattr(n, "printer", None),
         )
 
 
@@ -384,8 +425,11 @@ class Heartbeat(BaseModel):
         default=None,
         description=f"material -> grams loaded now (at most {MAX_MATERIALS}); omit to keep",
     )
-    auto_clear: bool | None = Field(
+    auto_clear: StrictBool | None = Field(
         default=None, description="the agent was started with --auto-clear (a mismatch is logged)"
+    )
+    printer: FlatRecord | None = Field(
+        default=None, description="printer details (firmware, model...; flat); omit to keep"
     )
 
     @field_validator("state")
@@ -459,6 +503,11 @@ class Complete(BaseModel):
     )
     actual_seconds: StrictFloat = Field(gt=0, le=30 * 86400, description="measured print time")
     grams_used: StrictFloat = Field(ge=0, le=1_000_000)
+    record: FlatRecord | None = Field(
+        default=None,
+        description="what a connector node knows of the attempt: slicer, slicer_profile, "
+        "profile_sha256, gcode_sha256... (flat; ≤ 32 keys)",
+    )
 
 
 class Fail(BaseModel):

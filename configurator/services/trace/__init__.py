@@ -1,0 +1,1 @@
+"""Traceability: design provenance, production records, exact reprints (docs/trace.md)."""
