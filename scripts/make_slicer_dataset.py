@@ -321,8 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--cache",
         type=Path,
-        default=Path(".configurator/dataset-cache.jsonl"),
-        help="tool results by STL + profile hash, to resume an interrupted run",
+        default=None,
+        help="tool results by STL + profile hash, to resume an interrupted run "
+        "(default: .configurator/dataset-cache-<technology>.jsonl)",
     )
     args = ap.parse_args(argv)
     tech = args.technology
@@ -363,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             technology=tech,
             profiles=profiles,
             workers=args.workers,
-            cache=SliceCache(args.cache),
+            cache=SliceCache(args.cache or Path(f".configurator/dataset-cache-{tech}.jsonl")),
         )
         versions = _tool_version(tech)
     except ConfiguratorError as exc:

@@ -70,6 +70,16 @@ def test_mesh_estimate(capsys, tmp_path) -> None:
     assert code == 0 and "price" in out and "FDM" in out
 
 
+def test_mesh_estimate_in_resin_names_sla(capsys, tmp_path) -> None:
+    stl = tmp_path / "block.stl"
+    stl.write_bytes(trimesh.creation.box((20, 12, 6)).export(file_type="stl"))
+    code, out, _ = run(capsys, "estimate", "mesh", str(stl), "--material", "Resin")
+    assert code == 0 and ": SLA, " in out and "profile Resin" in out
+    code, out, _ = run(capsys, "estimate", "mesh", str(stl), "--material", "Resin", "--json")
+    est = json.loads(out)
+    assert est["technology"] == "SLA" and est["seconds"] > 0 and est["grams"] > 0
+
+
 @pytest.mark.parametrize(
     "argv",
     [
