@@ -25,6 +25,7 @@ from configurator.core.farm.router import POLICIES
 from configurator.core.geometry import registry
 from configurator.engines.optimize.algorithms import ALGORITHMS
 from configurator.settings import REPO_ROOT, Settings
+from tests.support.farm import register_printer
 from tests.support.live_app import Server, wait_finished
 
 CATALOGS = {load_catalog(p).id: load_catalog(p) for p in catalog_paths(REPO_ROOT / "catalogs")}
@@ -47,14 +48,7 @@ def api(tmp_path_factory):
         data_dir=tmp_path_factory.mktemp("registries"), admin_key=ADMIN, run_workers=1
     )
     with Server(settings) as client:
-        # runs are limited to what the server's farm can make: a printer for the enclosure
-        r = client.post(
-            "/api/v1/farm/nodes",
-            json={"name": "fdm", "technology": "FDM", "build_volume": [256, 256, 256],
-                  "materials": {"PLA": 1e4, "PETG": 1e4, "ASA": 1e4}},
-            headers={"Authorization": f"Bearer {ADMIN}"},
-        )  # fmt: skip
-        assert r.status_code == 201, r.text
+        register_printer(str(client.base_url), ADMIN)  # runs are limited to the server's farm
         yield client
 
 

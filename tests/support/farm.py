@@ -3,6 +3,8 @@ fixtures ``db_url`` and ``make_farm`` are in tests/conftest.py)."""
 
 from __future__ import annotations
 
+import httpx
+
 from configurator.core.farm.demo import box_stl
 from configurator.services.farm.service import FarmService
 
@@ -48,3 +50,25 @@ def add_node(farm: FarmService, name: str, **kw):
     )
     args.update(kw)
     return farm.register_node(**args)
+
+
+#: an FDM printer that prints every enclosure material: server runs are limited to what
+#: the server's farm can make, so a server that should run enclosure searches needs one
+ENCLOSURE_PRINTER = {
+    "name": "fdm",
+    "technology": "FDM",
+    "build_volume": [256, 256, 256],
+    "materials": {"PLA": 1e4, "PETG": 1e4, "ASA": 1e4},
+}
+
+
+def register_printer(base_url: str, admin_key: str, node: dict | None = None) -> dict:
+    """Register ``node`` (default :data:`ENCLOSURE_PRINTER`) on a running server."""
+    r = httpx.post(
+        f"{base_url}/api/v1/farm/nodes",
+        json=node or ENCLOSURE_PRINTER,
+        headers={"Authorization": f"Bearer {admin_key}"},
+        timeout=60,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()

@@ -15,6 +15,7 @@ import pytest
 from stl import mesh as stl_mesh
 
 from configurator.settings import Settings
+from tests.support.farm import register_printer
 from tests.support.live_app import Server, wait_finished
 
 
@@ -209,6 +210,7 @@ def test_a_clients_own_limits_are_429(tmp_path):
     )
     slow = {**RUN, "evals": 20_000, "objectives": ["mass"]}
     with Server(settings) as client:
+        register_printer(str(client.base_url), "admin")  # runs need a farm that can make them
         client.get("/")  # the page gives this browser its client cookie
         assert client.cookies.get("cfg_client")
         ids = [client.post("/api/v1/runs", json={**slow, "seed": s}).json()["id"] for s in (1, 2)]

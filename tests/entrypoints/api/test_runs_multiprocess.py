@@ -17,6 +17,7 @@ import pytest
 from configurator.adapters.db.store import Store
 from configurator.adapters.db.tables import RunRow, RunServerRow
 from configurator.settings import Settings
+from tests.support.farm import register_printer
 from tests.support.live_app import Server, wait_finished
 from tests.support.servers import PG_ENV, ServerProcess, fresh_postgres_database
 
@@ -71,6 +72,7 @@ def two_servers(tmp_path_factory):
         try:
             a.wait_ready(240)
             b.wait_ready(240)
+            register_printer(a.url, ENV["CONFIGURATOR_ADMIN_KEY"])  # runs need a farm
             yield a, b, db
         finally:
             for s in (a, b):
@@ -163,6 +165,7 @@ def test_serve_workers_needs_postgres(tmp_path):
 def test_a_killed_worker_process_fails_only_its_run(tmp_path):
     settings = Settings(data_dir=tmp_path, admin_key="admin", run_workers=1)
     with Server(settings) as api:
+        register_printer(str(api.base_url), "admin")
         run_id = api.post("/api/v1/runs", json=SLOW).json()["id"]
         deadline = time.monotonic() + 60
         while (row := run_row(settings.resolved_database_url, run_id)).worker is None:
