@@ -307,3 +307,39 @@ def test_dashboard_plate_cleared_button(server, page):
     assert admin.get(f"/api/v1/farm/nodes/{nid}").json()["plate_clear_at"] is not None
     admin.close()
     agent.close()
+
+
+def test_dashboard_pauses_a_printing_job(server, page):
+    """The Printing now table: Pause stores the operator's command for the node's next
+    report (the OctoPrint farm test follows it to the printer)."""
+    admin = httpx.Client(base_url=server, headers={"Authorization": "Bearer browser-admin"})
+    node = admin.post(
+        "/api/v1/farm/nodes",
+        json={"name": "pausable", "technology": "FDM", "build_volume": [200, 200, 200],
+              "materials": {"NYLON": 1000}, "auto_clear": True, "setup_s": 0},
+    ).json()  # fmt: skip
+    fields = {"design_id": "nylon-part", "material": "NYLON", "bbox_x": "20", "bbox_y": "20",
+              "bbox_z": "10", "est_seconds": "600", "grams": "5"}  # fmt: skip
+    job = admin.post(
+        "/api/v1/farm/jobs", files={"file": ("p.stl", box_stl(20, 20, 10))}, data=fields
+    ).json()
+    agent = httpx.Client(base_url=server, headers={"Authorization": f"Bearer {node['node_key']}"})
+    assert agent.post("/api/v1/farm/agent/claim").json()["job"]["id"] == job["id"]
+    page.goto(server + "/farm")
+    page.fill("#admin-key", "browser-admin")
+    page.click("#key-form button")
+    row = f'#printing-jobs tr[data-job-id="{job["id"]}"]'
+    page.wait_for_selector(row)
+    page.click(f"{row} button:has-text('Pause')")
+    page.wait_for_function(
+        f"() => document.querySelector('{row}')?.textContent.includes('pause requested')"
+    )
+    assert admin.get(f"/api/v1/farm/jobs/{job['id']}").json()["command"] == "pause"
+    reply = agent.post(
+        f"/api/v1/farm/agent/jobs/{job['id']}/progress", json={"percent": 5.0, "seconds_left": 60.0}
+    ).json()
+    assert reply["command"] == "pause"
+    page.shot("pause-requested")
+    admin.post(f"/api/v1/farm/jobs/{job['id']}/cancel")
+    admin.close()
+    agent.close()

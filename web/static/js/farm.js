@@ -49,6 +49,7 @@ function renderNodes(status) {
       el("div", { class: "loadbar", role: "img", "aria-label": `Load ${fmt(load_s / 3600)} hours` }, el("span", { style: `width:${(100 * load_s) / maxLoad}%` })),
       el("p", {}, `Load ${fmt(load_s / 3600)} h · ${queue.length} job${queue.length === 1 ? "" : "s"} in queue`),
       queue.length ? el("p", { class: "meta" }, `Queue: ${queue.map((j) => `#${j}`).join(" → ")}`) : null,
+      node.state_reason ? el("p", { class: "meta state-reason" }, `Offline: ${node.state_reason}`) : null,
       el("p", { class: "meta plate", "data-plate": node.plate_clear_at === null ? "waiting" : "clear" }, plateText(node, now)),
       el("div", { class: "button-row" },
         el("button", { type: "button", class: node.plate_clear_at === null ? "" : "secondary",
@@ -79,6 +80,20 @@ async function renderWaiting() {
     el("td", { class: "waiting-reason" }, j.last_reason || "—")))
     : [el("tr", {}, el("td", { colspan: 4, class: "muted" }, "No job is waiting."))];
   $("waiting-jobs").replaceChildren(head, el("tbody", {}, rows));
+}
+
+async function renderPrinting() {
+  const jobs = await api("/api/v1/farm/jobs?state=printing&limit=50", { headers: auth() });
+  const head = el("thead", {}, el("tr", {}, ["Job", "Design", "Printer", "Progress", ""].map((h) => el("th", { scope: "col" }, h))));
+  const button = (j, verb, label) => el("button", { type: "button", class: "secondary",
+    onclick: () => action(`/api/v1/farm/jobs/${j.id}/${verb}`, `${label} #${j.id}`) }, label);
+  const rows = jobs.length ? jobs.map((j) => el("tr", { "data-job-id": j.id },
+    el("td", {}, recordLink(j.id)), el("td", {}, j.label || j.design_id.slice(0, 12)),
+    el("td", {}, names[j.node_id] || j.node_id || "—"),
+    el("td", {}, j.progress_pct === null ? "starting" : `${fmt(j.progress_pct)} %${j.command ? ` (${j.command} requested)` : ""}`),
+    el("td", { class: "button-row" }, button(j, "pause", "Pause"), button(j, "resume", "Resume"), button(j, "cancel", "Cancel"))))
+    : [el("tr", {}, el("td", { colspan: 5, class: "muted" }, "Nothing is printing."))];
+  $("printing-jobs").replaceChildren(head, el("tbody", {}, rows));
 }
 
 async function renderFailed() {
@@ -150,6 +165,7 @@ async function refresh() {
     renderNodes(status);
     renderEvents(status);
     renderLoadChart();
+    await renderPrinting();
     await renderWaiting();
     await renderFailed();
     $("farm-updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
