@@ -139,9 +139,13 @@ class QuoteService:
             est_seconds=piece.est_seconds,
             grams=piece.grams,
             quantity=quantity,
+            max_age_s=0.0,  # the farm as the order placed next will see it (routed alike)
         )
         now = time.time()
-        ready_in = None if plan.ready_by is None else max(plan.ready_by - now, 0.0)
+        # the plan is for the (cached, up to a few seconds old) farm state at ``plan.at``; an
+        # order placed now starts that much later: shift it, never promise a past instant
+        ready_by = None if plan.ready_by is None else plan.ready_by + max(now - plan.at, 0.0)
+        ready_in = None if ready_by is None else max(ready_by - now, 0.0)
         return Quote(
             design_id=record.design_id,
             material=piece.material,
@@ -152,7 +156,7 @@ class QuoteService:
             currency=piece.currency,
             print_seconds=round(piece.est_seconds, 1),
             grams=round(piece.grams, 2),
-            ready_by=iso(plan.ready_by),
+            ready_by=iso(ready_by),
             ready_in_s=ready_in,
             printers=list(plan.nodes),
             waiting_reason=plan.waiting_reason,

@@ -29,13 +29,19 @@ def job_snapshot(row: JobRow) -> JobSnapshot:
     )
 
 
+#: the seconds left of a print that ran past its estimate: it ends any moment, but it is
+#: still on the printer (the router counts the plate change after it only while busy > 0)
+OVERDUE_S = 1e-3
+
+
 def remaining_seconds(job: JobRow, *, speed: float, now: float) -> float:
-    """Seconds left of a printing job: its last progress report aged by the time since, or
-    its estimate at the node's speed minus the time since it started."""
+    """Seconds left of a printing job (> 0: it is still printing): its last progress report
+    aged by the time since, or its estimate at the node's speed minus the time since it
+    started."""
     if job.seconds_left is not None and job.progress_at is not None:
-        return max(job.seconds_left - (now - job.progress_at), 0.0)
+        return max(job.seconds_left - (now - job.progress_at), OVERDUE_S)
     started = job.started_at if job.started_at is not None else now
-    return max(job.est_seconds / speed - (now - started), 0.0)
+    return max(job.est_seconds / speed - (now - started), OVERDUE_S)
 
 
 def node_snapshot(

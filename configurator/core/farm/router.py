@@ -213,12 +213,13 @@ class FarmState:
     def add_totals(
         self, node_id: str, *, seconds: float, reserved: dict[str, float], count: int = 0
     ) -> None:
-        """Aggregate form of :meth:`add_jobs`: ``seconds`` of assigned speed-1 work and
+        """Aggregate form of :meth:`add_jobs`: ``seconds`` of assigned speed-1 work in
+        ``count`` builds (each followed by a plate change, as :meth:`assign` counts it) and
         ``reserved`` grams per material (assigned + printing) for one node."""
         i = self.index.get(node_id)
         if i is None:
             return
-        self.load[i] += seconds / self.speed[i]
+        self.load[i] += seconds / self.speed[i] + count * self.setup[i]  # a plate change each
         self.queue_len[i] += count
         for m, g in reserved.items():
             self._reserve(i, m, g)

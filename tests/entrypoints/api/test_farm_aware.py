@@ -26,7 +26,16 @@ BED = (250.0, 210.0, 220.0)
 def node(api, name, technology, bed, materials):
     r = api.post(
         "/api/v1/farm/nodes",
-        json={"name": name, "technology": technology, "build_volume": bed, "materials": materials},
+        # printers that clear their own plates at once: quotes here are print time alone
+        # (plate changes and shifts in quotes: tests/services/farm/test_plates.py)
+        json={
+            "name": name,
+            "technology": technology,
+            "build_volume": bed,
+            "materials": materials,
+            "auto_clear": True,
+            "setup_s": 0.0,
+        },  # fmt: skip
         headers=AUTH,
     )
     assert r.status_code == 201, r.text

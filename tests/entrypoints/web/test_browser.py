@@ -316,13 +316,15 @@ def test_dashboard_pauses_a_printing_job(server, page):
     node = admin.post(
         "/api/v1/farm/nodes",
         json={"name": "pausable", "technology": "FDM", "build_volume": [200, 200, 200],
-              "materials": {"NYLON": 1000}, "auto_clear": True, "setup_s": 0},
+              "materials": {"PA-CF": 1000}, "auto_clear": True, "setup_s": 0},
     ).json()  # fmt: skip
-    fields = {"design_id": "nylon-part", "material": "NYLON", "bbox_x": "20", "bbox_y": "20",
+    fields = {"design_id": "pacf-part", "material": "PA-CF", "bbox_x": "20", "bbox_y": "20",
               "bbox_z": "10", "est_seconds": "600", "grams": "5"}  # fmt: skip
-    job = admin.post(
+    made = admin.post(
         "/api/v1/farm/jobs", files={"file": ("p.stl", box_stl(20, 20, 10))}, data=fields
-    ).json()
+    )
+    assert made.status_code == 201, made.text
+    job = made.json()
     agent = httpx.Client(base_url=server, headers={"Authorization": f"Bearer {node['node_key']}"})
     assert agent.post("/api/v1/farm/agent/claim").json()["job"]["id"] == job["id"]
     page.goto(server + "/farm")

@@ -166,3 +166,19 @@ def test_bad_plate_settings_name_the_field(field, value):
     with pytest.raises(ValidationError) as exc:
         Settings(**{field: value})
     assert field in str(exc.value)
+
+
+def test_a_quote_counts_plate_changes_and_the_morning_shift(make_farm):
+    """Monday 01:00 UTC, staffed Mon-Fri 07:00-23:00: two 1-hour pieces on one printer that
+    an operator must clear. The first prints now; the second waits for the 07:00 shift and
+    its 300 s plate change; an auto-clear printer would take only the plate change."""
+    monday_1am = 1_796_000_400.0
+    farm = make_farm(clock=Clock(monday_1am), farm_calendar="Mon-Fri 07:00-23:00")
+    add_node(farm, "manual", auto_clear=False, setup_s=300.0)
+    piece = dict(material="PLA", technology="FDM", bbox=(20, 20, 10), est_seconds=3600.0,
+                 grams=10.0, quantity=2)  # fmt: skip
+    plan = farm.quote(**piece, max_age_s=0.0)
+    assert plan.ready_by == pytest.approx(monday_1am + 6 * 3600 + 300 + 3600)
+    farm.update_node(farm.list_nodes()[0].id, auto_clear=True)
+    plan = farm.quote(**piece, max_age_s=0.0)
+    assert plan.ready_by == pytest.approx(monday_1am + 3600 + 300 + 3600)

@@ -90,7 +90,7 @@ async function renderPrinting() {
   const rows = jobs.length ? jobs.map((j) => el("tr", { "data-job-id": j.id },
     el("td", {}, recordLink(j.id)), el("td", {}, j.label || j.design_id.slice(0, 12)),
     el("td", {}, names[j.node_id] || j.node_id || "—"),
-    el("td", {}, j.progress_pct === null ? "starting" : `${fmt(j.progress_pct)} %${j.command ? ` (${j.command} requested)` : ""}`),
+    el("td", {}, `${j.progress_pct === null ? "starting" : `${fmt(j.progress_pct)} %`}${j.command ? ` (${j.command} requested)` : ""}`),
     el("td", { class: "button-row" }, button(j, "pause", "Pause"), button(j, "resume", "Resume"), button(j, "cancel", "Cancel"))))
     : [el("tr", {}, el("td", { colspan: 5, class: "muted" }, "Nothing is printing."))];
   $("printing-jobs").replaceChildren(head, el("tbody", {}, rows));
