@@ -38,6 +38,8 @@ ROUTING_LOCK_KEY = 0x6661726D  # "farm"
 #: ``Session.info`` key of the events a transaction logged (appended before commit)
 PENDING_EVENTS = "farm_events"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: the PostgreSQL advisory lock key that serializes schema migrations ("cfgmigr")
+MIGRATE_LOCK_KEY = 0x6366676D69677200 & 0x7FFFFFFFFFFFFFFF
 
 __all__ = ["MIGRATIONS_DIR", "ROUTING_LOCK_KEY", "Store", "queue_order_sql"]
 
@@ -80,10 +82,14 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def migrate(self) -> None:
-        """Upgrade the schema to the newest Alembic revision (idempotent)."""
+        """Upgrade the schema to the newest Alembic revision (idempotent). On PostgreSQL a
+        transaction-scoped advisory lock serializes processes that start at once: the
+        second finds the schema at head (without it both create the tables and one fails)."""
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
         with self.engine.begin() as conn:
+            if not self.is_sqlite:  # servers starting together migrate one after the other
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK_KEY})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
