@@ -100,8 +100,9 @@ def bench_connector(quick: bool = False) -> list[Row]:
             octo.start()
             op = OperatorClient(url, BENCH_ADMIN)
             reg = op.register_node(
-                name="octo", technology="FDM", build_volume=(200, 200, 200), materials={"PLA": 1e5}
-            )
+                name="octo", technology="FDM", build_volume=(200, 200, 200), materials={"PLA": 1e5},
+                auto_clear=True, setup_s=0.0,  # back-to-back jobs, as a belt printer takes them
+            )  # fmt: skip
             client = TimedClient(url, reg["node_key"], stop=stop)
             connector = TimedConnector(octo.url, octo.app_key(), slicer=NodeSlicer(root / "work"))
             connector.check()

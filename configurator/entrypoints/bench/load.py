@@ -147,7 +147,8 @@ def _register_nodes(url: str, n: int, keys_path: Path) -> None:
         keys = []
         for i in range(n):
             body = {"name": f"load-{i:02d}", "technology": "FDM", "build_volume": [250, 210, 220],
-                    "materials": {"PLA": 1_000_000.0, "PETG": 1_000_000.0}, "speed": 1.0}  # fmt: skip
+                    "materials": {"PLA": 1_000_000.0, "PETG": 1_000_000.0}, "speed": 1.0,
+                    "auto_clear": True, "setup_s": 0.0}  # fmt: skip
             r = c.post("/api/v1/farm/nodes", json=body)
             r.raise_for_status()
             keys.append(r.json()["node_key"])

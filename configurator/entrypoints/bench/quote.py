@@ -93,7 +93,7 @@ def bench_quote(quick: bool = False) -> list[Row]:
             with OperatorClient(url, ADMIN) as op:
                 op.register_node(
                     name="bench-x1c", technology="FDM", build_volume=(256, 256, 256),
-                    materials={"PLA": 1e6}, speed=1.8,
+                    materials={"PLA": 1e6}, speed=1.8, auto_clear=True, setup_s=0.0,
                 )  # fmt: skip
             quote_url = f"/api/v1/designs/{design}/quote?material=PLA&quantity=2"
             with httpx.Client(base_url=url, timeout=120) as http:

@@ -47,7 +47,7 @@ def _fmt(v: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from configurator.entrypoints.bench import load_all
+    from configurator.entrypoints.bench import Row, load_all
     from configurator.errors import ConfiguratorError
 
     registry = load_all()
@@ -59,7 +59,12 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        rows.extend(registry[name](quick=args.quick))
+        try:
+            rows.extend(registry[name](quick=args.quick))
+        except Exception as exc:  # one broken benchmark must not lose the others' rows
+            print(f"bench: {name} failed: {exc}", file=sys.stderr, flush=True)
+            rows.append(Row(name, "failed", None, "", None, None, "", False, note=str(exc)[:300]))
+            continue
         print(f"bench: {name} done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     meta = {
         "date": time.strftime("%Y-%m-%d"),
