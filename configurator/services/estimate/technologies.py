@@ -26,6 +26,7 @@ import numpy as np
 
 from configurator.adapters import model_store
 from configurator.adapters.profiles import profile_density, profile_names, profile_params
+from configurator.core.catalog.expressions import HOST_ARGS
 from configurator.core.estimate.features import FEATURE_NAMES
 from configurator.core.estimate.technologies import (
     FDM,
@@ -43,20 +44,6 @@ from configurator.errors import EstimateError
 #: families (docs/estimate.md): FDM print time generalises better on the physical prior
 #: alone (8.3 % vs 8.8 % MAPE with 100 trees), its grams with a correction (7.5 vs 7.9 %).
 CORRECTION_TREES = {("FDM", "seconds"): 0, ("FDM", "grams"): 100}
-
-#: the host functions' quantities, in the shape descriptors' names
-HOST_QUANTITIES = (
-    "volume",
-    "area",
-    "bbox_x",
-    "bbox_y",
-    "height",
-    "side_area",
-    "bottom_area",
-    "overhang_area",
-    "hull_volume",
-    "bodies",
-)
 
 
 @dataclass(frozen=True)
@@ -123,7 +110,7 @@ class Technology:
         out = np.zeros((len(shape), len(feature_names(self.name))))
         for prof in sorted(set(np.asarray(profiles).tolist())):
             rows = np.asarray(profiles) == prof
-            out[rows] = self.analytic(prof, **{k: col[k][rows] for k in HOST_QUANTITIES})
+            out[rows] = self.analytic(prof, **{k: col[k][rows] for k in HOST_ARGS})
         return out
 
     # ---------------------------------------------------------------- fitting
