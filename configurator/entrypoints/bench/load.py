@@ -40,6 +40,7 @@ class LoadResult:
     seconds: float
     stats: dict[str, dict[str, str]] = field(default_factory=dict)
     failures: list[dict[str, str]] = field(default_factory=list)
+    exceptions: list[dict[str, str]] = field(default_factory=list)  # raised inside a task
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
@@ -168,18 +169,22 @@ def run_load(
             _register_nodes(url, nodes, keys)
             _warm_up(url, evals, processes * run_workers)
             env = {**os.environ, "LOAD_CUSTOMERS": str(customers), "LOAD_NODES": str(nodes),
-                   "LOAD_EVALS": str(evals), "LOAD_NODE_KEYS": str(keys)}  # fmt: skip
+                   "LOAD_EVALS": str(evals), "LOAD_NODE_KEYS": str(keys),
+                   "LOAD_CSV": str(data / "load")}  # fmt: skip
             cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
                    "--host", url, "--users", str(customers + nodes),
                    "--spawn-rate", str(max(customers + nodes, 1)), "--run-time", f"{seconds}s",
-                   "--stop-timeout", "300", "--csv", str(data / "load"), "--only-summary",
+                   "--stop-timeout", "300", "--only-summary",
                    "--loglevel", "WARNING"]  # fmt: skip
             before = os.getloadavg()
             t0 = time.monotonic()
-            subprocess.run(
+            done = subprocess.run(
                 cmd, env=env, cwd=tmp, capture_output=True, text=True, timeout=seconds + 900
             )
             elapsed = time.monotonic() - t0
+            if not (data / "load_stats.csv").exists():
+                raise RuntimeError(f"locust wrote no statistics (exit {done.returncode}): "
+                                   f"{done.stderr.strip()[-2000:]}")  # fmt: skip
             result = LoadResult(processes, elapsed, load_before=before, load_after=os.getloadavg())
             with open(data / "load_stats.csv", newline="") as fh:
                 for row in csv.DictReader(fh):
@@ -188,6 +193,10 @@ def run_load(
             if failures.exists():
                 with open(failures, newline="") as fh:
                     result.failures = list(csv.DictReader(fh))
+            exceptions = data / "load_exceptions.csv"
+            if exceptions.exists():
+                with open(exceptions, newline="") as fh:
+                    result.exceptions = list(csv.DictReader(fh))
             return result
         finally:
             proc.terminate()

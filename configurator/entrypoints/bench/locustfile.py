@@ -12,11 +12,16 @@
 
 Any non-2xx answer (204 for an empty claim excepted) — a 429 or a 5xx included — is a
 failure. Environment: ``LOAD_CUSTOMERS``, ``LOAD_NODES`` (user counts), ``LOAD_EVALS``
-(evaluation budget per run), ``LOAD_NODE_KEYS`` (a file with one node key per line).
+(evaluation budget per run), ``LOAD_NODE_KEYS`` (a file with one node key per line),
+``LOAD_CSV`` (a path prefix: the final statistics are written to ``<prefix>_stats.csv``,
+``_failures.csv`` and ``_exceptions.csv`` once every user has stopped — locust's own
+``--csv`` files are snapshots taken each second, so they miss what the last second
+recorded, such as the end of the runs that finish during the graceful stop).
 """
 
 from __future__ import annotations
 
+import csv
 import itertools
 import json
 import os
@@ -24,6 +29,7 @@ import random
 import time
 
 from locust import HttpUser, between, constant, events, task
+from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 EVALS = int(os.environ.get("LOAD_EVALS", "600"))
 _KEYS = (
@@ -32,6 +38,19 @@ _KEYS = (
     else []
 )
 _next_key = itertools.count()
+
+
+@events.test_stop.add_listener
+def _write_final_stats(environment, **_kwargs) -> None:
+    """The statistics once every user has stopped, in locust's CSV format."""
+    prefix = os.environ.get("LOAD_CSV")
+    if not prefix:
+        return
+    writer = StatsCSV(environment, PERCENTILES_TO_REPORT)
+    for suffix, write in (("stats", writer.requests_csv), ("failures", writer.failures_csv),
+                          ("exceptions", writer.exceptions_csv)):  # fmt: skip
+        with open(f"{prefix}_{suffix}.csv", "w", newline="") as fh:
+            write(csv.writer(fh))
 
 
 def _record(name: str, ms: float, exc: Exception | None = None) -> None:

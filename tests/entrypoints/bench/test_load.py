@@ -20,6 +20,7 @@ def test_customers_and_nodes_under_load_finish_without_failures():
     r = run_load(processes=1, database=None, customers=4, nodes=3, seconds=20, evals=300,
                  run_workers=1)  # fmt: skip
     assert r.failed() == 0, r.failures
+    assert not r.exceptions, r.exceptions
     started = r.count("POST /api/v1/runs")
     assert started >= 4 and r.count("RUN finished") == started  # every run finished
     for step in ("GET / (gallery)", "GET /api/v1/runs/{id}/events", "POST /api/v1/orders",
