@@ -371,7 +371,7 @@ def estimate_design(
             f"(offered: {', '.join(sorted(catalog.materials))})"
         )
     if meshes is None:
-        meshes = geometry.build_meshes(record, settings=settings)
+        meshes = geometry.build_meshes(record, settings=settings, catalog=catalog)
     return estimate_meshes(
         meshes, material=material, spec=catalog.materials[material], settings=settings, model=model
     )
