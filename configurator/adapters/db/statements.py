@@ -54,6 +54,11 @@ class Statements:
         self.elsewhere = (
             "SELECT id FROM farm_jobs WHERE state = 'assigned' AND node_id <> :nid LIMIT 1"
         )
+        # work an idle node could get: a job waiting for a node, or one queued elsewhere
+        self.pullable = (
+            "SELECT id FROM farm_jobs WHERE state = 'queued' OR "
+            "(state = 'assigned' AND node_id <> :nid) LIMIT 1"
+        )
 
 
 _STATEMENTS: dict[str, Statements] = {}

@@ -197,7 +197,9 @@ class AgentsMixin(BatchesMixin, ReportsMixin):
                         s.execute(
                             self._sql.node_state, {"nid": node_id, "t_state": NodeState.IDLE.value}
                         )
-                    return None, True
+                    # routing and pulling need the routing lock: only when there is work
+                    pull = s.execute(self._sql.pullable, {"nid": node_id}).first() is not None
+                    return None, pull
                 if self.settings.batching:
                     others = s.execute(
                         self._sql.batchable,
