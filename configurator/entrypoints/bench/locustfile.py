@@ -2,8 +2,9 @@
 ``locust -f this_file --headless ...``; never imported by the package).
 
 * ``Customer``: gallery → product page → ``POST /runs`` → the run's server-sent events
-  until ``end`` → the run → the design's estimate (``GET /designs/{id}``: the quote endpoint
-  ``GET /designs/{id}/quote`` is being built elsewhere) → ``POST /orders`` → the order page.
+  until ``end`` → the run → the design with its estimate (``GET /designs/{id}``) → its
+  quote (``GET /designs/{id}/quote``, what the product page shows before ordering) →
+  ``POST /orders`` → the order page.
   Custom rows: ``RUN first event`` (from sending ``POST /runs`` to the first event, queued
   or progress), ``RUN queue wait`` (queued → running), ``RUN duration`` (running → end),
   ``RUN finished`` (one per run; a run that does not end ``done`` is a failure).
@@ -88,6 +89,8 @@ class Customer(HttpUser):
         run = self.client.get(f"/api/v1/runs/{run_id}", name="/api/v1/runs/{id}").json()
         design = run["designs"][0]["design_id"]
         self.client.get(f"/api/v1/designs/{design}", name="/api/v1/designs/{id} (estimate)")
+        self.client.get(f"/api/v1/designs/{design}/quote?material=PLA&quantity=1",
+                        name="/api/v1/designs/{id}/quote")  # fmt: skip
         with self.client.post("/api/v1/orders", json={"design_id": design, "material": "PLA"},
                               catch_response=True, name="/api/v1/orders") as r:  # fmt: skip
             if r.status_code != 201:

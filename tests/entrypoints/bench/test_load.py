@@ -23,7 +23,8 @@ def test_customers_and_nodes_under_load_finish_without_failures():
     assert not r.exceptions, r.exceptions
     started = r.count("POST /api/v1/runs")
     assert started >= 4 and r.count("RUN finished") == started  # every run finished
-    for step in ("GET / (gallery)", "GET /api/v1/runs/{id}/events", "POST /api/v1/orders",
+    for step in ("GET / (gallery)", "GET /api/v1/runs/{id}/events",
+                 "GET /api/v1/designs/{id}/quote", "POST /api/v1/orders",
                  "GET /orders/{token} (page)", "POST /farm/agent/heartbeat",
                  "POST /farm/agent/claim"):  # fmt: skip
         assert r.count(step) > 0, (step, sorted(r.stats))
