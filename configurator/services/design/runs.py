@@ -36,7 +36,7 @@ from configurator.services.design.request import (
     DesignRequest,
     RunContext,
 )
-from configurator.services.design.run_events import EventHub
+from configurator.services.design.run_events import QUEUE_CACHE_S, EventHub
 from configurator.services.design.run_executor import RunExecutor
 from configurator.services.estimate.service import model_dir
 
@@ -166,6 +166,8 @@ class RunManager:
             queue_info=self.place_of,
         )
         self.executor = RunExecutor(self.runs, settings, hub=self.hub, on_records=on_records)
+        self._capacity: tuple[float, Capacity | None] = (0.0, None)
+        self._capacity_lock = threading.Lock()
         self._closed = False
         self._started = False
 
@@ -188,8 +190,16 @@ class RunManager:
 
     # ------------------------------------------------------------------ API
     def place_of(self, ahead: int) -> dict[str, Any]:
+        """The public queue place of a run with ``ahead`` runs before it: expected start
+        from the executing capacity, read at most every :data:`QUEUE_CACHE_S` per process
+        (when the queue moves, every queued stream asks at once)."""
         now = time.time()
-        return queue_place(ahead, self.runs.capacity(now, self.lease_s), now=now)
+        with self._capacity_lock:
+            at, capacity = self._capacity
+            if capacity is None or time.monotonic() - at > QUEUE_CACHE_S:
+                capacity = self.runs.capacity(now, self.lease_s)
+                self._capacity = (time.monotonic(), capacity)
+        return queue_place(ahead, capacity, now=now)
 
     def submit(
         self, request: DesignRequest, *, catalog: Any, client: str = "anonymous", farm: Any = None
