@@ -8,17 +8,40 @@ it, the optimizer and the geometry) once, before their first run.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from configurator.engines.optimize import OptimizationResult
+from configurator.services.catalogs import resolve_catalog
 from configurator.services.design.request import DesignRequest, RunContext
 from configurator.services.design.service import run_request
 
 #: at most this often a progress event (s): ~10 a second per run
 PROGRESS_EVERY_S = 0.1
+#: catalog file -> the catalog parsed from it by this process (reused while the file's
+#: bytes hash to its ``content_hash``: parsing took a third of a short run)
+_CATALOGS: dict[str, Any] = {}
+
+
+def run_catalog(context: RunContext) -> Any | None:
+    """The run's catalog file (``context.catalog_path``), parsed once per process while its
+    content stays the same; None when the run names no file or it cannot be read (the
+    design service then reports the problem)."""
+    if not context.catalog_path:
+        return None
+    path = Path(context.catalog_path)
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+    cached = _CATALOGS.get(str(path))
+    if cached is None or cached.content_hash != digest:
+        cached = _CATALOGS[str(path)] = resolve_catalog(path)
+    return cached
 
 
 def execute_run(
@@ -39,9 +62,11 @@ def execute_run(
             last[0] = now
             emit("progress", event.model_dump(mode="json"))
 
+    run_context = RunContext.model_validate(context)
     return run_request(
         DesignRequest.model_validate(request),
-        RunContext.model_validate(context),
+        run_context,
+        catalog=run_catalog(run_context),
         on_progress=on_progress,
         should_stop=should_stop,
     )
