@@ -21,6 +21,9 @@ from configurator.errors import (
 )
 from configurator.services.farm.base import FarmBase, JobPlace
 
+#: reads of a job's place before answering without one (it kept moving between reads)
+STATUS_READS = 3
+
 
 class JobsMixin(FarmBase):
     """Job operations (part of :class:`FarmService`)."""
@@ -236,7 +239,25 @@ class JobsMixin(FarmBase):
         """Queue position and estimated start/finish of a job (for order pages); for a job
         that ended, the printer that made it and its actual start and finish; for a
         waiting one, why it waits."""
-        now = self.clock()
+        for _ in range(STATUS_READS):
+            place = self._job_status(job_id, self.clock())
+            if place is not None:
+                return place
+        # moved or started on every read: where it stands without a place in a queue
+        with self.store.transaction() as s:
+            job = s.get(JobRow, job_id)
+            if job is None:
+                raise NotFoundError(f"job {job_id} not found")
+            node = s.get(NodeRow, job.node_id) if job.node_id is not None else None
+            return JobPlace(
+                job.id, job.state, job.node_id, node.name if node is not None else None,
+                None, None, job.est_finish, job.late, started_at=job.started_at,
+            )  # fmt: skip
+
+    def _job_status(self, job_id: int, now: float) -> JobPlace | None:
+        """:meth:`job_status` from one transaction; None when the job left its node's
+        queue between reading it and reading that queue (claimed, finished or moved by
+        another transaction: on PostgreSQL each statement sees the newest commits)."""
         with self.store.transaction() as s:
             job = s.get(JobRow, job_id)
             if job is None:
@@ -258,7 +279,9 @@ class JobsMixin(FarmBase):
                     waiting_reason=job.last_reason if job.state == JobState.QUEUED else None,
                 )
             plan = self._plan(s, node, now)
-            entry = next(e for e in plan if e.job_id == str(job.id))
+            entry = next((e for e in plan if e.job_id == str(job.id)), None)
+            if entry is None:
+                return None
             return JobPlace(
                 job.id,
                 job.state,

@@ -247,3 +247,26 @@ def test_submit_jobs_is_all_or_nothing(make_farm):
     with pytest.raises(RequirementsError):
         farm.submit_jobs(labels=[], **{**args, "order_token": "tok3"})
     assert farm.jobs_for_order("tok2") == [] and farm.jobs_for_order("tok3") == []
+
+
+def test_job_status_while_the_job_is_claimed_and_done_between_its_reads(make_farm):
+    """On PostgreSQL each statement sees the newest commits: a job read as assigned can be
+    claimed and finished by its node before its node's queue is read (the load test's
+    ``POST /orders`` met it as a 500). The place is read again and says where it is now."""
+    farm = make_farm()
+    if farm.store.is_sqlite:
+        pytest.skip("SQLite serializes every transaction: no read interleaves with a claim")
+    a, _ = add_node(farm, "a")
+    job = submit(farm)
+    plan, raced = farm._plan, []
+
+    def plan_after_the_node_was_faster(s, node, now):
+        if not raced:  # another connection: a real concurrent claim and completion
+            raced.append(farm.claim(a.id).id)
+            farm.complete(a.id, job.id, actual_seconds=1.0, grams_used=1.0)
+        return plan(s, node, now)
+
+    farm._plan = plan_after_the_node_was_faster
+    place = farm.job_status(job.id)
+    assert raced == [job.id]
+    assert (place.state, place.node_name, place.position) == (JobState.DONE, "a", None)
