@@ -249,13 +249,13 @@ def test_submit_jobs_is_all_or_nothing(make_farm):
     assert farm.jobs_for_order("tok2") == [] and farm.jobs_for_order("tok3") == []
 
 
+@pytest.mark.postgres  # SQLite serializes every transaction: no read interleaves a claim
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_job_status_while_the_job_is_claimed_and_done_between_its_reads(make_farm):
     """On PostgreSQL each statement sees the newest commits: a job read as assigned can be
     claimed and finished by its node before its node's queue is read (the load test's
     ``POST /orders`` met it as a 500). The place is read again and says where it is now."""
     farm = make_farm()
-    if farm.store.is_sqlite:
-        pytest.skip("SQLite serializes every transaction: no read interleaves with a claim")
     a, _ = add_node(farm, "a")
     job = submit(farm)
     plan, raced = farm._plan, []
