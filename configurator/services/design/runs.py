@@ -19,6 +19,7 @@ wall-clock cap ``run_time_cap_s`` per run.
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 import time
@@ -136,7 +137,7 @@ def queue_place(ahead: int, cap: Capacity, *, now: float) -> dict[str, Any]:
         "position": ahead + 1,
         "ahead": ahead,
         "expected_wait_s": round(wait, 1),
-        "expected_start": round(now + wait, 1),
+        "expected_start": math.ceil((now + wait) * 10) / 10,  # never before now
     }
 
 
@@ -163,11 +164,12 @@ class RunManager:
             self.runs,
             transport=settings.run_events,
             poll_s=float(settings.run_poll_s),
-            queue_info=self.place_of,
+            queue_info=self._stream_place,
         )
         self.executor = RunExecutor(self.runs, settings, hub=self.hub, on_records=on_records)
         self._capacity: tuple[float, Capacity | None] = (0.0, None)
         self._capacity_lock = threading.Lock()
+        self.hub.on_queue_change(self._forget_capacity)
         self._closed = False
         self._started = False
 
@@ -190,9 +192,15 @@ class RunManager:
 
     # ------------------------------------------------------------------ API
     def place_of(self, ahead: int) -> dict[str, Any]:
-        """The public queue place of a run with ``ahead`` runs before it: expected start
-        from the executing capacity, read at most every :data:`QUEUE_CACHE_S` per process
-        (when the queue moves, every queued stream asks at once)."""
+        """The public queue place of a run with ``ahead`` runs before it (expected start
+        from the executing capacity now)."""
+        now = time.time()
+        return queue_place(ahead, self.runs.capacity(now, self.lease_s), now=now)
+
+    def _stream_place(self, ahead: int) -> dict[str, Any]:
+        """:meth:`place_of` for the streams of queued runs: when the queue moves they all
+        ask at once, so the capacity is read at most every :data:`QUEUE_CACHE_S` per
+        process (and again after a queue change this process hears of)."""
         now = time.time()
         with self._capacity_lock:
             at, capacity = self._capacity
@@ -200,6 +208,10 @@ class RunManager:
                 capacity = self.runs.capacity(now, self.lease_s)
                 self._capacity = (time.monotonic(), capacity)
         return queue_place(ahead, capacity, now=now)
+
+    def _forget_capacity(self) -> None:
+        with self._capacity_lock:
+            self._capacity = (0.0, None)
 
     def submit(
         self, request: DesignRequest, *, catalog: Any, client: str = "anonymous", farm: Any = None
