@@ -11,7 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -64,6 +64,7 @@ class ServerProcess:
             env={**os.environ, **(env or {})},
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop() leaves no child behind
         )
 
     @property
@@ -88,8 +89,11 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace")
 
     def kill(self) -> None:
+        """SIGKILL the server and every process it started (``--workers`` children, run
+        workers): a supervisor killed alone would leave its children serving."""
+        with suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
         if self.proc.poll() is None:
-            self.proc.kill()
             self.proc.wait(10)
 
     def stop(self) -> None:
@@ -98,5 +102,6 @@ class ServerProcess:
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
-                self.kill()
+                pass
+        self.kill()  # whatever did not exit with it
         self.log.close()

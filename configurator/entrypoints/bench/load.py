@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -107,7 +108,10 @@ def _serve(data: Path, database: str | None, processes: int, run_workers: int):
     env = {**os.environ, "CONFIGURATOR_ADMIN_KEY": ADMIN,
            "CONFIGURATOR_RUN_WORKERS": str(run_workers)}  # fmt: skip
     log = open(data / "server.log", "wb")  # noqa: SIM115 - closed by the caller
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # its own process group, so that stopping it stops every process it started
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -119,8 +123,25 @@ def _serve(data: Path, database: str | None, processes: int, run_workers: int):
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    proc.kill()
+    _stop_group(proc)
     raise RuntimeError("load server did not start")
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the server (a ``--workers`` supervisor stops its children), then SIGKILL
+    whatever of its process group is left: a supervisor killed alone leaves them serving."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    if proc.poll() is None:
+        proc.wait(10)
 
 
 def _warm_up(url: str, evals: int, n: int) -> None:
@@ -199,11 +220,7 @@ def run_load(
                     result.exceptions = list(csv.DictReader(fh))
             return result
         finally:
-            proc.terminate()
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            _stop_group(proc)
             log.close()
 
 
