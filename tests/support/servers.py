@@ -11,7 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from configurator.adapters.db.engine import normalize_url
+from configurator.adapters.processes import stop_group
 from configurator.settings import REPO_ROOT
 
 PG_ENV = "CONFIGURATOR_TEST_POSTGRES_URL"
@@ -91,17 +92,8 @@ class ServerProcess:
     def kill(self) -> None:
         """SIGKILL the server and every process it started (``--workers`` children, run
         workers): a supervisor killed alone would leave its children serving."""
-        with suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        if self.proc.poll() is None:
-            self.proc.wait(10)
+        stop_group(self.proc, sig=signal.SIGKILL, wait_s=10)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                pass
-        self.kill()  # whatever did not exit with it
+        stop_group(self.proc, sig=signal.SIGINT, wait_s=30)
         self.log.close()

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from configurator.adapters.connectors.octoprint_api import OctoPrintAPI, OctoPrintError
+from configurator.adapters.processes import stop_group
 
 OCTOPRINT_VERSION = "1.11.8"
 _MARKER = ".configurator-complete"
@@ -152,20 +153,13 @@ class VirtualOctoPrint:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self) -> None:
-        """Terminate the server (SIGKILL after 10 s)."""
+        """Terminate the server, thawed if frozen (its whole process group SIGKILLed
+        after 10 s)."""
         if self._api is not None:
             self._api.close()
             self._api = None
-        if not self.alive:
-            return
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGCONT)  # in case it was frozen
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
+        if self.proc is not None:
+            stop_group(self.proc, wait_s=10)
 
     def freeze(self) -> None:
         """SIGSTOP the server: it stops answering (a hung OctoPrint)."""

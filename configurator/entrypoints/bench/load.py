@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from configurator.adapters.processes import stop_group
 from configurator.entrypoints.bench import Row, benchmark
 
 ADMIN = "load-admin-key"
@@ -123,25 +123,8 @@ def _serve(data: Path, database: str | None, processes: int, run_workers: int):
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    _stop_group(proc)
+    stop_group(proc, wait_s=60)
     raise RuntimeError("load server did not start")
-
-
-def _stop_group(proc: subprocess.Popen) -> None:
-    """SIGTERM the server (a ``--workers`` supervisor stops its children), then SIGKILL
-    whatever of its process group is left: a supervisor killed alone leaves them serving."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    if proc.poll() is None:
-        proc.wait(10)
 
 
 def _warm_up(url: str, evals: int, n: int) -> None:
@@ -220,7 +203,7 @@ def run_load(
                     result.exceptions = list(csv.DictReader(fh))
             return result
         finally:
-            _stop_group(proc)
+            stop_group(proc, wait_s=60)
             log.close()
 
 
